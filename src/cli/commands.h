@@ -1,0 +1,13 @@
+// Each subcommand lives in its own cmd_*.cpp and registers itself on the app here.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace radseek::cli {
+
+// Engine commands (cmd_engine.cpp and friends).
+void register_info(CLI::App& app);
+void register_score(CLI::App& app);
+void register_generate(CLI::App& app);
+
+}  // namespace radseek::cli

@@ -1,0 +1,19 @@
+// radseek: DeepSeek-family reasoning models for radiology reports, on the hospital's own hardware.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"radseek: run DeepSeek-family models locally and read radiology reports with them"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "radseek 0.1.0");
+  radseek::cli::register_info(app);
+  radseek::cli::register_score(app);
+  radseek::cli::register_generate(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}

@@ -1,0 +1,87 @@
+// The kernel boundary: pure functions over raw arrays, chosen once at start-up into a KernelTable.
+// Knows nothing of layers or DeepSeek. Every entry has a scalar reference (kernels/ref) that is the
+// test oracle and the fallback; ISA variants live in x86_*/ and are the only place intrinsics appear.
+//
+// Legend: m = rows of activations (tokens), k = reduction length, n = rows of the weight matrix.
+// Assumptions (checked by callers, not here): pointers valid for the stated shapes, ld >= k or n.
+#pragma once
+
+#include <cstdint>
+
+#include "base/dtype.h"
+
+namespace radseek::kernels {
+
+enum class Isa : uint8_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAmx = 3 };
+const char* isa_name(Isa isa);
+
+struct CpuFeatures {
+  bool avx2 = false;
+  bool fma = false;
+  bool f16c = false;
+  bool avx512f = false;
+  bool avx512bw = false;
+  bool avx512vl = false;
+  bool avx512_bf16 = false;
+  bool avx512_fp16 = false;
+  bool avx512_vnni = false;
+  bool amx_tile = false;
+  bool amx_bf16 = false;
+  bool amx_int8 = false;
+};
+CpuFeatures detect_cpu_features();
+// Highest ISA level this CPU (and OS) can run.
+Isa best_supported_isa(const CpuFeatures& f);
+
+// Block size of DeepSeek's FP8 weight scales (config quantization_config.weight_block_size).
+inline constexpr int64_t kFp8Block = 128;
+
+// A weight matrix W as stored in the checkpoint: [rows, cols] row-major, y = x · Wᵀ.
+struct WeightMatrix {
+  DType dtype = DType::kF32;   // kF32, kBF16, kF16 or kF8E4M3
+  const void* data = nullptr;  // [rows, cols]
+  int64_t rows = 0;
+  int64_t cols = 0;
+  // FP8 only: [ceil(rows/block_rows), ceil(cols/block_cols)] multipliers (weight_scale_inv).
+  const float* block_scale = nullptr;
+  int64_t block_rows = kFp8Block;
+  int64_t block_cols = kFp8Block;
+};
+
+// Activation precision of a product. kF32: exact FP32 arithmetic on the stored weights (the
+// accuracy path). kBF16: activations rounded to BF16 so BF16 dot-product hardware can be used.
+enum class ActPrecision : uint8_t { kF32, kBF16 };
+
+struct GemmArgs {
+  const float* x = nullptr;  // [m, ldx] activations, first k = w.cols used
+  int64_t m = 0;
+  int64_t ldx = 0;
+  const WeightMatrix* w = nullptr;
+  float* y = nullptr;  // [m, ldy]; columns [n_begin, n_end) are written
+  int64_t ldy = 0;
+  int64_t n_begin = 0;  // the weight rows this call computes (callers split n across threads)
+  int64_t n_end = 0;
+  ActPrecision precision = ActPrecision::kF32;
+};
+
+struct KernelTable {
+  Isa isa = Isa::kScalar;
+  // y[i, j] = Σ_k x[i, k] · W[j, k] for j in [n_begin, n_end).
+  void (*gemm)(const GemmArgs& args) = nullptr;
+  // Σ a[i]·b[i] over f32 arrays.
+  float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
+  // y[i] += alpha · x[i].
+  void (*axpy_f32)(float alpha, const float* x, float* y, int64_t n) = nullptr;
+  // y = w ⊙ x / sqrt(mean(x²) + eps); w stored as f32.
+  void (*rmsnorm_f32)(const float* x, const float* w, float eps, float* y, int64_t n) = nullptr;
+  // out[i] = silu(gate[i]) · up[i].
+  void (*silu_mul_f32)(const float* gate, const float* up, float* out, int64_t n) = nullptr;
+};
+
+// The scalar table (oracle and fallback).
+KernelTable reference_kernels();
+// The table for `isa`, which must be <= best_supported_isa(); levels without their own variant of an
+// entry inherit the next lower level's.
+KernelTable make_kernel_table(Isa isa);
+
+}  // namespace radseek::kernels

@@ -1,0 +1,77 @@
+// Scalar reference kernels: the test oracle for every ISA variant, and the fallback on any CPU.
+#include <algorithm>
+#include <cmath>
+
+#include "base/numeric.h"
+#include "kernels/kernels.h"
+#include "kernels/ref/ref_kernels.h"
+
+namespace radseek::kernels::ref {
+namespace {
+
+float weight_at(const WeightMatrix& w, int64_t r, int64_t c) {
+  const int64_t i = r * w.cols + c;
+  switch (w.dtype) {
+    case DType::kF32: return static_cast<const float*>(w.data)[i];
+    case DType::kBF16: return bf16_to_f32(static_cast<const uint16_t*>(w.data)[i]);
+    case DType::kF16: return fp16_to_f32(static_cast<const uint16_t*>(w.data)[i]);
+    case DType::kF8E4M3: return fp8_e4m3_to_f32(static_cast<const uint8_t*>(w.data)[i]);
+    default: return NAN;
+  }
+}
+
+float act(const GemmArgs& a, int64_t i, int64_t k) {
+  const float v = a.x[i * a.ldx + k];
+  return a.precision == ActPrecision::kBF16 ? bf16_round(v) : v;
+}
+
+}  // namespace
+
+void gemm(const GemmArgs& a) {
+  const WeightMatrix& w = *a.w;
+  const bool blocked = w.dtype == DType::kF8E4M3;
+  const int64_t scale_cols = blocked ? (w.cols + w.block_cols - 1) / w.block_cols : 1;
+  for (int64_t i = 0; i < a.m; ++i) {
+    for (int64_t j = a.n_begin; j < a.n_end; ++j) {
+      float total = 0.0f;
+      if (!blocked) {
+        for (int64_t k = 0; k < w.cols; ++k) total += act(a, i, k) * weight_at(w, j, k);
+      } else {
+        // Per block: Σ x·q, then × the block's scale (the same math as dequantise-then-multiply).
+        for (int64_t k0 = 0; k0 < w.cols; k0 += w.block_cols) {
+          const int64_t k1 = std::min(w.cols, k0 + w.block_cols);
+          float part = 0.0f;
+          for (int64_t k = k0; k < k1; ++k) part += act(a, i, k) * weight_at(w, j, k);
+          total += part * w.block_scale[(j / w.block_rows) * scale_cols + k0 / w.block_cols];
+        }
+      }
+      a.y[i * a.ldy + j] = total;
+    }
+  }
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void axpy_f32(float alpha, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+void rmsnorm_f32(const float* x, const float* w, float eps, float* y, int64_t n) {
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float inv = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(n)) + eps);
+  for (int64_t i = 0; i < n; ++i) y[i] = w[i] * (x[i] * inv);
+}
+
+void silu_mul_f32(const float* gate, const float* up, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+}  // namespace radseek::kernels::ref

@@ -1,0 +1,12 @@
+// Scalar reference kernels (see kernels.h for the contracts).
+#pragma once
+
+#include "kernels/kernels.h"
+
+namespace radseek::kernels::ref {
+void gemm(const GemmArgs& a);
+float dot_f32(const float* a, const float* b, int64_t n);
+void axpy_f32(float alpha, const float* x, float* y, int64_t n);
+void rmsnorm_f32(const float* x, const float* w, float eps, float* y, int64_t n);
+void silu_mul_f32(const float* gate, const float* up, float* out, int64_t n);
+}  // namespace radseek::kernels::ref
