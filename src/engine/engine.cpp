@@ -1,0 +1,106 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include "base/timer.h"
+
+namespace radseek::engine {
+
+double log_sum_exp(const float* x, int64_t n) {
+  float mx = x[0];
+  for (int64_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
+  double s = 0.0;
+  for (int64_t i = 0; i < n; ++i) s += std::exp(static_cast<double>(x[i]) - mx);
+  return mx + std::log(s);
+}
+
+Session::Session(const model::Model& m, int64_t capacity)
+    : cache_(m.make_cache(capacity)), logits_(static_cast<size_t>(m.config().vocab_size)) {}
+
+Expected<std::unique_ptr<Engine>> Engine::load(const EngineOptions& opts) {
+  auto m = model::Model::load(opts.model_dir);
+  if (!m) return m.error();
+  auto e = std::unique_ptr<Engine>(new Engine());
+  e->model_ = std::move(*m);
+  int threads = opts.threads > 0 ? opts.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  e->pool_ = std::make_unique<ThreadPool>(threads);
+  const kernels::Isa best = kernels::best_supported_isa(kernels::detect_cpu_features());
+  kernels::Isa isa = opts.isa ? std::min(*opts.isa, best) : best;
+  e->kernels_ = kernels::make_kernel_table(isa);
+  e->ctx_ = model::Context{.pool = e->pool_.get(), .kernels = &e->kernels_, .precision = opts.precision,
+                           .attention = opts.attention};
+  return e;
+}
+
+std::vector<int32_t> Engine::eos_ids() const {
+  std::vector<int32_t> r;
+  for (int64_t id : model_->config().eos_token_ids) r.push_back(static_cast<int32_t>(id));
+  return r;
+}
+
+Status Engine::feed(Session& s, std::span<const int32_t> ids) const {
+  return model_->forward(ctx_, model::ForwardArgs{.tokens = ids, .cache = &s.cache(), .scratch = &s.scratch(),
+                                                  .logits = s.logits_buffer().data(), .rows = model::LogitsRows::kLast});
+}
+
+Expected<std::vector<PositionScore>> Engine::score(std::span<const int32_t> ids, int top_k) const {
+  const int64_t T = static_cast<int64_t>(ids.size()), V = model_->config().vocab_size;
+  if (T == 0) return make_error(ErrorCode::kInvalidArgument, "score: no input ids");
+  Session s(*model_, T);
+  std::vector<float> logits(static_cast<size_t>(T * V));
+  RADSEEK_TRY(model_->forward(ctx_, model::ForwardArgs{.tokens = ids, .cache = &s.cache(), .scratch = &s.scratch(),
+                                                       .logits = logits.data(), .rows = model::LogitsRows::kAll}));
+  std::vector<PositionScore> out;
+  const int64_t K = std::min<int64_t>(std::max(top_k, 0), V);
+  std::vector<int32_t> order(static_cast<size_t>(V));
+  for (int64_t t = 0; t < T; ++t) {
+    const float* row = logits.data() + t * V;
+    const double lse = log_sum_exp(row, V);
+    PositionScore p;
+    p.pos = t;
+    if (t + 1 < T) {
+      p.next_id = ids[t + 1];
+      p.next_logprob = row[ids[t + 1]] - lse;
+    }
+    for (int64_t i = 0; i < V; ++i) order[i] = static_cast<int32_t>(i);
+    std::partial_sort(order.begin(), order.begin() + K, order.end(),
+                      [&](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+    for (int64_t i = 0; i < K; ++i) p.top.push_back(TopToken{order[i], row[order[i]] - lse});
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Expected<GenerateResult> Engine::generate(Session& s, std::span<const int32_t> prompt, const GenerateParams& p) const {
+  GenerateResult r;
+  r.prompt_tokens = static_cast<int64_t>(prompt.size());
+  if (prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "generate: empty prompt");
+  Timer timer;
+  RADSEEK_TRY(feed(s, prompt));
+  r.prefill_seconds = timer.seconds();
+  timer.reset();
+  Sampler sampler(p.sampling, model_->config().vocab_size);
+  std::vector<int32_t> stops = p.stop_ids;
+  if (!p.ignore_eos) for (int32_t e : eos_ids()) stops.push_back(e);
+  r.finish_reason = "length";
+  for (int64_t i = 0; i < p.max_new_tokens; ++i) {
+    const int32_t id = sampler.sample(s.last_logits());
+    r.ids.push_back(id);
+    const bool stop = std::find(stops.begin(), stops.end(), id) != stops.end();
+    const bool more = p.on_token ? p.on_token(id) : true;
+    if (stop || !more) {
+      r.finish_reason = "stop";
+      break;
+    }
+    if (i + 1 == p.max_new_tokens) break;
+    if (s.length() >= s.capacity()) break;
+    const int32_t one[1] = {id};
+    RADSEEK_TRY(feed(s, one));
+  }
+  r.decode_seconds = timer.seconds();
+  return r;
+}
+
+}  // namespace radseek::engine

@@ -1,0 +1,103 @@
+// The engine: a loaded model with its threads and kernels, sessions (one KV cache each), scoring and
+// generation. This is what the CLI, radiology, server and train layers use.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "base/thread_pool.h"
+#include "engine/sampler.h"
+#include "kernels/kernels.h"
+#include "model/model.h"
+
+namespace radseek::engine {
+
+struct EngineOptions {
+  std::string model_dir;
+  int threads = 0;  // 0: all cores
+  kernels::ActPrecision precision = kernels::ActPrecision::kF32;
+  model::AttentionMode attention = model::AttentionMode::kAuto;
+  std::optional<kernels::Isa> isa;  // default: the best this CPU supports
+};
+
+// One sequence: its KV cache, scratch and last logits.
+class Session {
+ public:
+  Session(const model::Model& m, int64_t capacity);
+  int64_t length() const { return cache_.length(); }
+  int64_t capacity() const { return cache_.capacity(); }
+  const float* last_logits() const { return logits_.data(); }
+  model::KvCache& cache() { return cache_; }
+  model::Scratch& scratch() { return scratch_; }
+  std::vector<float>& logits_buffer() { return logits_; }
+  void reset() { cache_.set_length(0); }
+
+ private:
+  model::KvCache cache_;
+  model::Scratch scratch_;
+  std::vector<float> logits_;  // [vocab] of the last position
+};
+
+struct TopToken {
+  int32_t id = 0;
+  double logprob = 0.0;
+};
+
+struct PositionScore {
+  int64_t pos = 0;
+  std::optional<int32_t> next_id;
+  double next_logprob = 0.0;
+  std::vector<TopToken> top;
+};
+
+struct GenerateParams {
+  int64_t max_new_tokens = 128;
+  SamplingParams sampling;
+  bool ignore_eos = false;
+  std::vector<int32_t> stop_ids;  // besides the model's EOS
+  // Called after every generated token; return false to stop.
+  std::function<bool(int32_t)> on_token;
+};
+
+struct GenerateResult {
+  std::vector<int32_t> ids;
+  std::string finish_reason;  // "stop" (EOS / stop id / callback) or "length"
+  double prefill_seconds = 0.0;
+  double decode_seconds = 0.0;
+  int64_t prompt_tokens = 0;
+};
+
+class Engine {
+ public:
+  static Expected<std::unique_ptr<Engine>> load(const EngineOptions& opts);
+
+  const model::Model& model() const { return *model_; }
+  const model::Context& context() const { return ctx_; }
+  const kernels::KernelTable& kernel_table() const { return kernels_; }
+  int threads() const { return pool_->size(); }
+
+  // Feeds tokens to the session (prefill or one decode step); the last position's logits are kept.
+  Status feed(Session& s, std::span<const int32_t> ids) const;
+  // Log-softmax over the whole vocabulary at every position of ids (FP32 unless the engine is BF16).
+  Expected<std::vector<PositionScore>> score(std::span<const int32_t> ids, int top_k) const;
+  Expected<GenerateResult> generate(Session& s, std::span<const int32_t> prompt, const GenerateParams& p) const;
+  std::vector<int32_t> eos_ids() const;
+
+ private:
+  Engine() = default;
+  std::unique_ptr<model::Model> model_;
+  std::unique_ptr<ThreadPool> pool_;
+  kernels::KernelTable kernels_;
+  model::Context ctx_;
+};
+
+// Natural-log softmax helper: writes lse and returns it.
+double log_sum_exp(const float* x, int64_t n);
+
+}  // namespace radseek::engine

@@ -1,0 +1,210 @@
+#include "format/hf_config.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "base/mapped_file.h"
+
+namespace radseek::format {
+namespace {
+
+using nlohmann::json;
+
+// Reads fields with type checks; every error names the file and the field.
+class Reader {
+ public:
+  Reader(const json& j, std::string label) : j_(j), label_(std::move(label)) {}
+
+  Error error(const std::string& field, const std::string& what) const {
+    return make_error(ErrorCode::kParse, label_ + ": field '" + field + "' " + what);
+  }
+  bool has(const char* f) const { return j_.contains(f) && !j_.at(f).is_null(); }
+
+  Status int_field(const char* f, int64_t& out, bool required, int64_t min_value = 0) const {
+    if (!has(f)) return required ? Status(error(f, "is required")) : Status();
+    const json& v = j_.at(f);
+    if (!v.is_number_integer()) return error(f, "must be an integer");
+    out = v.get<int64_t>();
+    if (out < min_value) return error(f, "must be >= " + std::to_string(min_value) + ", got " + std::to_string(out));
+    return {};
+  }
+  Status num_field(const char* f, double& out, bool required) const {
+    if (!has(f)) return required ? Status(error(f, "is required")) : Status();
+    if (!j_.at(f).is_number()) return error(f, "must be a number");
+    out = j_.at(f).get<double>();
+    return {};
+  }
+  Status bool_field(const char* f, bool& out) const {
+    if (!has(f)) return {};
+    if (!j_.at(f).is_boolean()) return error(f, "must be true or false");
+    out = j_.at(f).get<bool>();
+    return {};
+  }
+  Status str_field(const char* f, std::string& out, bool required) const {
+    if (!has(f)) return required ? Status(error(f, "is required")) : Status();
+    if (!j_.at(f).is_string()) return error(f, "must be a string");
+    out = j_.at(f).get<std::string>();
+    return {};
+  }
+
+ private:
+  const json& j_;
+  std::string label_;
+};
+
+Status parse_rope_scaling(const json& j, const std::string& label, RopeScaling& rs) {
+  if (!j.contains("rope_scaling") || j["rope_scaling"].is_null()) return {};
+  const json& r = j["rope_scaling"];
+  if (!r.is_object()) return make_error(ErrorCode::kParse, label + ": field 'rope_scaling' must be an object");
+  Reader rr(r, label + ": rope_scaling");
+  std::string type;
+  if (r.contains("type")) RADSEEK_TRY(rr.str_field("type", type, true));
+  else RADSEEK_TRY(rr.str_field("rope_type", type, true));
+  rs.type = type;
+  if (type == "default") {
+    rs.type.clear();
+    return {};
+  }
+  if (type != "yarn")
+    return make_error(ErrorCode::kUnsupported, label + ": rope_scaling type '" + type + "' is not supported for DeepSeek models (expected 'yarn')");
+  RADSEEK_TRY(rr.num_field("factor", rs.factor, true));
+  RADSEEK_TRY(rr.int_field("original_max_position_embeddings", rs.original_max_position_embeddings, true, 1));
+  RADSEEK_TRY(rr.num_field("beta_fast", rs.beta_fast, false));
+  RADSEEK_TRY(rr.num_field("beta_slow", rs.beta_slow, false));
+  RADSEEK_TRY(rr.num_field("mscale", rs.mscale, false));
+  RADSEEK_TRY(rr.num_field("mscale_all_dim", rs.mscale_all_dim, false));
+  return {};
+}
+
+Status parse_quantization(const json& j, const std::string& label, std::optional<QuantizationConfig>& out) {
+  if (!j.contains("quantization_config") || j["quantization_config"].is_null()) return {};
+  const json& q = j["quantization_config"];
+  if (!q.is_object()) return make_error(ErrorCode::kParse, label + ": field 'quantization_config' must be an object");
+  Reader r(q, label + ": quantization_config");
+  QuantizationConfig qc;
+  RADSEEK_TRY(r.str_field("quant_method", qc.quant_method, true));
+  if (qc.quant_method != "fp8")
+    return make_error(ErrorCode::kUnsupported, label + ": quantization_config.quant_method '" + qc.quant_method + "' is not supported (expected 'fp8')");
+  RADSEEK_TRY(r.str_field("fmt", qc.fmt, false));
+  if (!qc.fmt.empty() && qc.fmt != "e4m3")
+    return make_error(ErrorCode::kUnsupported, label + ": quantization_config.fmt '" + qc.fmt + "' is not supported (expected 'e4m3')");
+  RADSEEK_TRY(r.str_field("scale_fmt", qc.scale_fmt, false));
+  if (q.contains("weight_block_size")) {
+    const json& b = q["weight_block_size"];
+    if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || !b[1].is_number_integer() ||
+        b[0].get<int64_t>() <= 0 || b[1].get<int64_t>() <= 0)
+      return make_error(ErrorCode::kParse, label + ": quantization_config.weight_block_size must be [rows, cols] of positive integers");
+    qc.block_rows = b[0].get<int64_t>();
+    qc.block_cols = b[1].get<int64_t>();
+  }
+  out = qc;
+  return {};
+}
+
+Status parse_routing(const Reader& r, const json& j, ModelConfig& c) {
+  std::string s;
+  RADSEEK_TRY(r.str_field("scoring_func", s, false));
+  if (s.empty() || s == "softmax") c.scoring_func = ScoringFunc::kSoftmax;
+  else if (s == "sigmoid") c.scoring_func = ScoringFunc::kSigmoid;
+  else return r.error("scoring_func", "must be 'softmax' or 'sigmoid', got '" + s + "'");
+  s.clear();
+  RADSEEK_TRY(r.str_field("topk_method", s, false));
+  if (s.empty() || s == "greedy") c.topk_method = TopkMethod::kGreedy;
+  else if (s == "group_limited_greedy") c.topk_method = TopkMethod::kGroupLimitedGreedy;
+  else if (s == "noaux_tc") c.topk_method = TopkMethod::kNoauxTc;
+  else return r.error("topk_method", "must be greedy, group_limited_greedy or noaux_tc, got '" + s + "'");
+  RADSEEK_TRY(r.int_field("n_group", c.n_group, false, 1));
+  RADSEEK_TRY(r.int_field("topk_group", c.topk_group, false, 1));
+  RADSEEK_TRY(r.bool_field("norm_topk_prob", c.norm_topk_prob));
+  RADSEEK_TRY(r.num_field("routed_scaling_factor", c.routed_scaling_factor, false));
+  (void)j;
+  if (c.n_routed_experts > 0) {
+    if (c.n_routed_experts % c.n_group != 0)
+      return r.error("n_group", "must divide n_routed_experts (" + std::to_string(c.n_routed_experts) + ")");
+    if (c.topk_group > c.n_group) return r.error("topk_group", "must be <= n_group");
+    if (c.n_group > 256) return r.error("n_group", "must be <= 256");
+    if (c.num_experts_per_tok < 1 || c.num_experts_per_tok > c.n_routed_experts)
+      return r.error("num_experts_per_tok", "must be in [1, n_routed_experts]");
+    if (c.num_experts_per_tok > c.topk_group * (c.n_routed_experts / c.n_group))
+      return r.error("num_experts_per_tok", "exceeds the experts in topk_group groups");
+  }
+  return {};
+}
+
+Status parse_eos(const json& j, const Reader& r, ModelConfig& c) {
+  if (!j.contains("eos_token_id") || j["eos_token_id"].is_null()) return {};
+  const json& e = j["eos_token_id"];
+  if (e.is_number_integer()) {
+    c.eos_token_ids = {e.get<int64_t>()};
+  } else if (e.is_array()) {
+    for (const auto& v : e) {
+      if (!v.is_number_integer()) return r.error("eos_token_id", "must be an integer or a list of integers");
+      c.eos_token_ids.push_back(v.get<int64_t>());
+    }
+  } else {
+    return r.error("eos_token_id", "must be an integer or a list of integers");
+  }
+  return {};
+}
+
+Status parse_shapes(const Reader& r, ModelConfig& c) {
+  RADSEEK_TRY(r.int_field("vocab_size", c.vocab_size, true, 1));
+  RADSEEK_TRY(r.int_field("hidden_size", c.hidden_size, true, 1));
+  RADSEEK_TRY(r.int_field("intermediate_size", c.intermediate_size, true, 1));
+  RADSEEK_TRY(r.int_field("num_hidden_layers", c.num_hidden_layers, true, 1));
+  RADSEEK_TRY(r.int_field("num_attention_heads", c.num_attention_heads, true, 1));
+  if (r.has("q_lora_rank")) {
+    int64_t q = 0;
+    RADSEEK_TRY(r.int_field("q_lora_rank", q, true, 1));
+    c.q_lora_rank = q;
+  }
+  RADSEEK_TRY(r.int_field("kv_lora_rank", c.kv_lora_rank, true, 1));
+  RADSEEK_TRY(r.int_field("qk_nope_head_dim", c.qk_nope_head_dim, true, 0));
+  RADSEEK_TRY(r.int_field("qk_rope_head_dim", c.qk_rope_head_dim, true, 2));
+  if (c.qk_rope_head_dim % 2 != 0) return r.error("qk_rope_head_dim", "must be even (RoPE rotates pairs)");
+  RADSEEK_TRY(r.int_field("v_head_dim", c.v_head_dim, true, 1));
+  RADSEEK_TRY(r.int_field("n_routed_experts", c.n_routed_experts, false, 0));
+  RADSEEK_TRY(r.int_field("n_shared_experts", c.n_shared_experts, false, 0));
+  RADSEEK_TRY(r.int_field("num_experts_per_tok", c.num_experts_per_tok, false, 0));
+  if (c.n_routed_experts > 0) RADSEEK_TRY(r.int_field("moe_intermediate_size", c.moe_intermediate_size, true, 1));
+  RADSEEK_TRY(r.int_field("first_k_dense_replace", c.first_k_dense_replace, false, 0));
+  RADSEEK_TRY(r.int_field("moe_layer_freq", c.moe_layer_freq, false, 1));
+  RADSEEK_TRY(r.int_field("num_nextn_predict_layers", c.num_nextn_predict_layers, false, 0));
+  RADSEEK_TRY(r.num_field("rms_norm_eps", c.rms_norm_eps, false));
+  RADSEEK_TRY(r.num_field("rope_theta", c.rope_theta, false));
+  RADSEEK_TRY(r.int_field("max_position_embeddings", c.max_position_embeddings, false, 0));
+  RADSEEK_TRY(r.bool_field("tie_word_embeddings", c.tie_word_embeddings));
+  RADSEEK_TRY(r.int_field("bos_token_id", c.bos_token_id, false, 0));
+  return {};
+}
+
+}  // namespace
+
+Expected<ModelConfig> parse_model_config(const std::string& text, const std::string& label) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return make_error(ErrorCode::kParse, label + ": not valid JSON");
+  if (!j.is_object()) return make_error(ErrorCode::kParse, label + ": expected a JSON object");
+  Reader r(j, label);
+  ModelConfig c;
+  RADSEEK_TRY(r.str_field("model_type", c.model_type_name, true));
+  if (c.model_type_name == "deepseek_v3") c.model_type = ModelType::kDeepseekV3;
+  else if (c.model_type_name == "deepseek_v2") c.model_type = ModelType::kDeepseekV2;
+  else
+    return make_error(ErrorCode::kUnsupported, label + ": model_type '" + c.model_type_name +
+                                                   "' is not supported (expected deepseek_v3 or deepseek_v2)");
+  RADSEEK_TRY(parse_shapes(r, c));
+  RADSEEK_TRY(parse_routing(r, j, c));
+  RADSEEK_TRY(parse_eos(j, r, c));
+  RADSEEK_TRY(parse_rope_scaling(j, label, c.rope_scaling));
+  RADSEEK_TRY(parse_quantization(j, label, c.quantization));
+  return c;
+}
+
+Expected<ModelConfig> load_model_config(const std::string& model_dir) {
+  const std::string path = (std::filesystem::path(model_dir) / "config.json").string();
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  return parse_model_config(*text, path);
+}
+
+}  // namespace radseek::format

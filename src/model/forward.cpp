@@ -1,0 +1,121 @@
+#include <algorithm>
+#include <cstring>
+
+#include "model/linear.h"
+#include "model/model.h"
+
+namespace radseek::model {
+namespace {
+
+template <typename T>
+void grow(std::vector<T>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<Model>> Model::load(const std::string& dir) {
+  auto cfg = format::load_model_config(dir);
+  if (!cfg) return cfg.error();
+  auto ckpt = format::Checkpoint::open(dir);
+  if (!ckpt) return ckpt.error();
+  auto m = std::unique_ptr<Model>(new Model());
+  m->cfg_ = std::move(*cfg);
+  m->ckpt_ = std::move(*ckpt);
+  auto w = load_weights(m->ckpt_, m->cfg_);
+  if (!w) return w.error();
+  m->weights_ = std::move(*w);
+  m->rope_ = make_rope_tables(m->cfg_);
+  return m;
+}
+
+KvCache Model::make_cache(int64_t capacity) const {
+  return KvCache(KvCacheShape{.n_layers = cfg_.num_hidden_layers, .capacity = capacity,
+                              .kv_lora_rank = cfg_.kv_lora_rank, .rope_dim = cfg_.qk_rope_head_dim});
+}
+
+void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const {
+  if (T <= s.tokens && L <= s.context && threads <= s.threads) return;
+  T = std::max(T, s.tokens);
+  L = std::max(L, s.context);
+  threads = std::max<int>(threads, static_cast<int>(s.threads));
+  const auto& c = cfg_;
+  const int64_t d = c.hidden_size, H = c.num_attention_heads, C = c.kv_lora_rank, dr = c.qk_rope_head_dim;
+  const int64_t k = std::max<int64_t>(c.num_experts_per_tok, 1);
+  const int64_t inter = std::max({c.intermediate_size, c.n_shared_experts * c.moe_intermediate_size,
+                                  c.moe_intermediate_size});
+  grow(s.x, T * d);
+  grow(s.a, T * d);
+  grow(s.tmp, T * d);
+  grow(s.qa, T * c.q_lora_rank.value_or(0));
+  grow(s.q, T * H * c.qk_head_dim());
+  grow(s.kv, T * (C + dr));
+  grow(s.rope_cs, T * dr);
+  grow(s.attn_o, T * H * c.v_head_dim);
+  grow(s.kv_full, L * H * (c.qk_nope_head_dim + c.v_head_dim));
+  grow(s.head_buf, threads * (c.qk_nope_head_dim + c.v_head_dim) * C);
+  grow(s.head_q, threads * T * (C + dr));
+  grow(s.head_lat, threads * T * C);
+  grow(s.scores, threads * L);
+  grow(s.ffn_gate, T * inter);
+  grow(s.ffn_up, T * inter);
+  grow(s.router, T * std::max<int64_t>(c.n_routed_experts, 1));
+  grow(s.sel_scores, std::max<int64_t>(c.n_routed_experts, 1));
+  grow(s.sel_idx, T * k);
+  grow(s.sel_w, T * k);
+  grow(s.expert_tokens, T * k);
+  grow(s.expert_w, T * k);
+  grow(s.expert_offset, c.n_routed_experts + 1);
+  grow(s.ex_x, T * d);
+  grow(s.ex_gate, T * c.moe_intermediate_size);
+  grow(s.ex_up, T * c.moe_intermediate_size);
+  grow(s.ex_out, T * d);
+  s.tokens = T;
+  s.context = L;
+  s.threads = threads;
+}
+
+Status Model::forward(const Context& ctx, const ForwardArgs& args) const {
+  const int64_t T = static_cast<int64_t>(args.tokens.size());
+  KvCache& cache = *args.cache;
+  const int64_t pos0 = cache.length();
+  if (T == 0) return {};
+  if (pos0 + T > cache.capacity())
+    return make_error(ErrorCode::kOutOfRange, "context of " + std::to_string(pos0 + T) +
+                                                  " tokens exceeds the KV cache capacity " +
+                                                  std::to_string(cache.capacity()));
+  const int64_t d = cfg_.hidden_size, V = cfg_.vocab_size;
+  for (int32_t id : args.tokens)
+    if (id < 0 || id >= V)
+      return make_error(ErrorCode::kOutOfRange, "token id " + std::to_string(id) + " outside the vocabulary [0, " +
+                                                    std::to_string(V) + ")");
+  Scratch& s = *args.scratch;
+  ensure_scratch(s, T, cache.capacity(), ctx.pool->size());
+  const kernels::KernelTable& kt = *ctx.kernels;
+  for (int64_t t = 0; t < T; ++t) dequant_rows(weights_.embed_tokens, args.tokens[t], 1, s.x.data() + t * d);
+  for (int64_t t = 0; t < T; ++t) rope_cos_sin(rope_, pos0 + t, s.rope_cs.data() + t * cfg_.qk_rope_head_dim);
+  const float eps = static_cast<float>(cfg_.rms_norm_eps);
+  for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
+    const LayerWeights& lw = weights_.layers[l];
+    for (int64_t t = 0; t < T; ++t)
+      kt.rmsnorm_f32(s.x.data() + t * d, lw.input_layernorm.w.data(), eps, s.a.data() + t * d, d);
+    attention(ctx, lw, l, cache, s, T);  // s.tmp = MLA(a)
+    for (int64_t i = 0; i < T * d; ++i) s.x[i] += s.tmp[i];
+    for (int64_t t = 0; t < T; ++t)
+      kt.rmsnorm_f32(s.x.data() + t * d, lw.post_attention_layernorm.w.data(), eps, s.a.data() + t * d, d);
+    if (lw.moe) moe(ctx, *lw.moe, T, s);  // s.tmp = MoE(a)
+    else mlp(ctx, *lw.mlp, s.a.data(), T, s.tmp.data(), s);
+    for (int64_t i = 0; i < T * d; ++i) s.x[i] += s.tmp[i];
+  }
+  cache.set_length(pos0 + T);
+  const int64_t first = args.rows == LogitsRows::kAll ? 0 : T - 1;
+  for (int64_t t = 0; t < T; ++t)
+    kt.rmsnorm_f32(s.x.data() + t * d, weights_.norm.w.data(), eps, s.a.data() + t * d, d);
+  if (args.hidden_out) std::memcpy(args.hidden_out, s.a.data(), sizeof(float) * T * d);
+  if (args.rows == LogitsRows::kNone) return {};
+  linear(ctx, LinearArgs{.x = s.a.data() + first * d, .m = T - first, .ldx = d, .w = &weights_.lm_head,
+                         .y = args.logits, .ldy = V});
+  return {};
+}
+
+}  // namespace radseek::model

@@ -1,0 +1,65 @@
+#include "model/linear.h"
+
+#include <algorithm>
+
+#include "base/numeric.h"
+
+namespace radseek::model {
+namespace {
+// Below this many weight elements a product is not worth splitting across threads.
+constexpr int64_t kMinParallelElems = 1 << 15;
+// Rows per task are a multiple of this so SIMD kernels see whole row groups.
+constexpr int64_t kRowQuantum = 16;
+}  // namespace
+
+void linear_with(const Context& ctx, const LinearArgs& a, kernels::ActPrecision p) {
+  const int64_t n = a.w->rows;
+  const int threads = ctx.pool->size();
+  int64_t tasks = 1;
+  if (threads > 1 && n * a.w->cols >= kMinParallelElems) tasks = std::min<int64_t>(threads * 4, (n + kRowQuantum - 1) / kRowQuantum);
+  int64_t chunk = (n + tasks - 1) / tasks;
+  chunk = (chunk + kRowQuantum - 1) / kRowQuantum * kRowQuantum;
+  tasks = (n + chunk - 1) / chunk;
+  const kernels::KernelTable& kt = *ctx.kernels;
+  ctx.pool->parallel_for(tasks, [&](int64_t t, int) {
+    kt.gemm(kernels::GemmArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .w = a.w, .y = a.y, .ldy = a.ldy,
+                              .n_begin = t * chunk, .n_end = std::min(n, (t + 1) * chunk), .precision = p});
+  });
+}
+
+void linear(const Context& ctx, const LinearArgs& a) { linear_with(ctx, a, ctx.precision); }
+
+void dequant_rows(const kernels::WeightMatrix& w, int64_t row0, int64_t n_rows, float* out) {
+  const int64_t k = w.cols;
+  const int64_t scale_cols = w.block_scale ? (k + w.block_cols - 1) / w.block_cols : 0;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const int64_t row = row0 + r;
+    float* o = out + r * k;
+    switch (w.dtype) {
+      case DType::kF32: {
+        const float* src = static_cast<const float*>(w.data) + row * k;
+        std::copy(src, src + k, o);
+        break;
+      }
+      case DType::kBF16: {
+        const uint16_t* src = static_cast<const uint16_t*>(w.data) + row * k;
+        for (int64_t j = 0; j < k; ++j) o[j] = bf16_to_f32(src[j]);
+        break;
+      }
+      case DType::kF16: {
+        const uint16_t* src = static_cast<const uint16_t*>(w.data) + row * k;
+        for (int64_t j = 0; j < k; ++j) o[j] = fp16_to_f32(src[j]);
+        break;
+      }
+      case DType::kF8E4M3: {
+        const uint8_t* src = static_cast<const uint8_t*>(w.data) + row * k;
+        const float* srow = w.block_scale + (row / w.block_rows) * scale_cols;
+        for (int64_t j = 0; j < k; ++j) o[j] = fp8_e4m3_to_f32(src[j]) * srow[j / w.block_cols];
+        break;
+      }
+      default: std::fill(o, o + k, 0.0f);
+    }
+  }
+}
+
+}  // namespace radseek::model

@@ -1,0 +1,129 @@
+// Multi-head Latent Attention (spec §3.5). Legend: T new tokens at positions pos0..pos0+T-1,
+// L = pos0+T cached tokens, H heads, dn/dr/dv head dims, c = kv_lora_rank.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "model/linear.h"
+#include "model/model.h"
+
+namespace radseek::model {
+namespace {
+
+// Prompts at least this long use the decompressed (naive) form: decompressing K/V once costs
+// L·H·(dn+dv)·c, less than absorbing every query when many queries share the cache.
+constexpr int64_t kNaiveMinTokens = 16;
+
+// In-place softmax over scores [n]; returns nothing, FP32 with max subtraction.
+void softmax_inplace(float* x, int64_t n) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+}  // namespace
+
+void Model::attention(const Context& ctx, const LayerWeights& lw, int64_t layer, KvCache& cache, Scratch& s,
+                      int64_t T) const {
+  const auto& c = cfg_;
+  const MlaWeights& w = lw.attn;
+  const int64_t d = c.hidden_size, H = c.num_attention_heads, C = c.kv_lora_rank, dr = c.qk_rope_head_dim;
+  const int64_t dn = c.qk_nope_head_dim, dq = c.qk_head_dim();
+  const kernels::KernelTable& kt = *ctx.kernels;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  // Queries q [T, H, dn+dr].
+  if (w.q_a_proj) {
+    const int64_t cq = *c.q_lora_rank;
+    linear(ctx, LinearArgs{.x = s.a.data(), .m = T, .ldx = d, .w = &*w.q_a_proj, .y = s.qa.data(), .ldy = cq});
+    for (int64_t t = 0; t < T; ++t)
+      kt.rmsnorm_f32(s.qa.data() + t * cq, w.q_a_layernorm.w.data(), eps, s.qa.data() + t * cq, cq);
+    linear(ctx, LinearArgs{.x = s.qa.data(), .m = T, .ldx = cq, .w = &*w.q_b_proj, .y = s.q.data(), .ldy = H * dq});
+  } else {
+    linear(ctx, LinearArgs{.x = s.a.data(), .m = T, .ldx = d, .w = &*w.q_proj, .y = s.q.data(), .ldy = H * dq});
+  }
+  // Compressed KV kv [T, c+dr] = [latent | rope key]; the cache keeps norm(latent) and rope(key).
+  linear(ctx, LinearArgs{.x = s.a.data(), .m = T, .ldx = d, .w = &w.kv_a_proj_with_mqa, .y = s.kv.data(), .ldy = C + dr});
+  const int64_t pos0 = cache.length();
+  float* cl = cache.layer(layer);
+  for (int64_t t = 0; t < T; ++t) {
+    float* row = cl + (pos0 + t) * (C + dr);
+    const float* src = s.kv.data() + t * (C + dr);
+    const float* cs = s.rope_cs.data() + t * dr;
+    kt.rmsnorm_f32(src, w.kv_a_layernorm.w.data(), eps, row, C);
+    std::copy(src + C, src + C + dr, row + C);
+    apply_rope_interleaved(cs, dr, row + C);
+    for (int64_t h = 0; h < H; ++h) apply_rope_interleaved(cs, dr, s.q.data() + t * H * dq + h * dq + dn);
+  }
+  const bool naive = ctx.attention == AttentionMode::kNaive ||
+                     (ctx.attention == AttentionMode::kAuto && T >= kNaiveMinTokens);
+  if (naive) attend_naive(ctx, w, cl, s, T, pos0);
+  else attend_absorbed(ctx, w, cl, s, T, pos0);
+  linear(ctx, LinearArgs{.x = s.attn_o.data(), .m = T, .ldx = H * c.v_head_dim, .w = &w.o_proj, .y = s.tmp.data(), .ldy = d});
+}
+
+// Weight-absorbed form, one task per head: q_abs = W_UKᵀ·q_nope, scores against [ckv | k_pe],
+// o_lat = Σ P·ckv, o = W_UV·o_lat.
+void Model::attend_absorbed(const Context& ctx, const MlaWeights& w, const float* cl, Scratch& s, int64_t T,
+                            int64_t pos0) const {
+  const auto& c = cfg_;
+  const int64_t H = c.num_attention_heads, C = c.kv_lora_rank, dr = c.qk_rope_head_dim;
+  const int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, dq = c.qk_head_dim(), R = C + dr;
+  const kernels::KernelTable& kt = *ctx.kernels;
+  const float scale = static_cast<float>(rope_.softmax_scale);
+  ctx.pool->parallel_for(H, [&](int64_t h, int th) {
+    float* wbuf = s.head_buf.data() + th * (dn + dv) * C;  // [dn+dv, c]: W_UK rows then W_UV rows
+    float* qh = s.head_q.data() + th * T * R;               // [T, c+dr]
+    float* lat = s.head_lat.data() + th * T * C;             // [T, c]
+    float* sc = s.scores.data() + th * s.context;            // [L]
+    dequant_rows(w.kv_b_proj, h * (dn + dv), dn + dv, wbuf);
+    for (int64_t t = 0; t < T; ++t) {
+      const float* q = s.q.data() + t * H * dq + h * dq;
+      float* qa = qh + t * R;
+      std::fill(qa, qa + C, 0.0f);
+      for (int64_t i = 0; i < dn; ++i) kt.axpy_f32(q[i], wbuf + i * C, qa, C);
+      std::copy(q + dn, q + dq, qa + C);
+      const int64_t L = pos0 + t + 1;  // causal
+      for (int64_t j = 0; j < L; ++j) sc[j] = scale * kt.dot_f32(qa, cl + j * R, R);
+      softmax_inplace(sc, L);
+      float* o = lat + t * C;
+      std::fill(o, o + C, 0.0f);
+      for (int64_t j = 0; j < L; ++j) kt.axpy_f32(sc[j], cl + j * R, o, C);
+      float* out = s.attn_o.data() + t * H * dv + h * dv;
+      for (int64_t v = 0; v < dv; ++v) out[v] = kt.dot_f32(wbuf + (dn + v) * C, o, C);
+    }
+  });
+}
+
+// Decompressed form: k_nope and v for every cached token from kv_b_proj, then ordinary attention.
+void Model::attend_naive(const Context& ctx, const MlaWeights& w, const float* cl, Scratch& s, int64_t T,
+                         int64_t pos0) const {
+  const auto& c = cfg_;
+  const int64_t H = c.num_attention_heads, C = c.kv_lora_rank, dr = c.qk_rope_head_dim;
+  const int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, dq = c.qk_head_dim(), R = C + dr;
+  const int64_t Lall = pos0 + T, KV = H * (dn + dv);
+  const kernels::KernelTable& kt = *ctx.kernels;
+  const float scale = static_cast<float>(rope_.softmax_scale);
+  linear(ctx, LinearArgs{.x = cl, .m = Lall, .ldx = R, .w = &w.kv_b_proj, .y = s.kv_full.data(), .ldy = KV});
+  ctx.pool->parallel_for(H * T, [&](int64_t task, int th) {
+    const int64_t h = task % H, t = task / H;
+    float* sc = s.scores.data() + th * s.context;
+    const float* q = s.q.data() + t * H * dq + h * dq;
+    const int64_t L = pos0 + t + 1;
+    for (int64_t j = 0; j < L; ++j) {
+      const float* k = s.kv_full.data() + j * KV + h * (dn + dv);
+      sc[j] = scale * (kt.dot_f32(q, k, dn) + kt.dot_f32(q + dn, cl + j * R + C, dr));
+    }
+    softmax_inplace(sc, L);
+    float* out = s.attn_o.data() + t * H * dv + h * dv;
+    std::fill(out, out + dv, 0.0f);
+    for (int64_t j = 0; j < L; ++j) kt.axpy_f32(sc[j], s.kv_full.data() + j * KV + h * (dn + dv) + dn, out, dv);
+  });
+}
+
+}  // namespace radseek::model

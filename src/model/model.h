@@ -1,0 +1,90 @@
+// A loaded DeepSeek-V2/V3 model and its forward pass (spec §3): embed → layers of (RMSNorm, MLA,
+// RMSNorm, dense MLP or MoE) → final norm → lm_head.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "format/hf_config.h"
+#include "format/safetensors.h"
+#include "model/context.h"
+#include "model/kv_cache.h"
+#include "model/rope.h"
+#include "model/weights.h"
+
+namespace radseek::model {
+
+// Reusable activation buffers. They grow to the largest step seen and are then reused, so decode
+// steps allocate nothing.
+struct Scratch {
+  int64_t tokens = 0, context = 0, threads = 0;
+  std::vector<float> x, a, tmp;         // [T, d]
+  std::vector<float> qa;                // [T, q_lora_rank]
+  std::vector<float> q;                 // [T, H·(dn+dr)]
+  std::vector<float> kv;                // [T, c+dr]
+  std::vector<float> rope_cs;           // [T, dr]
+  std::vector<float> attn_o;            // [T, H·dv]
+  std::vector<float> kv_full;           // naive: [L, H·(dn+dv)]
+  std::vector<float> head_buf;          // per thread: [dn+dv, c] dequantised W_UK|W_UV of one head
+  std::vector<float> head_q;            // per thread: [T, c+dr] absorbed queries of one head
+  std::vector<float> head_lat;          // per thread: [T, c] latent outputs of one head
+  std::vector<float> scores;            // per thread: [L]
+  std::vector<float> ffn_gate, ffn_up;  // [T, max(inter, shared inter)]
+  std::vector<float> router;            // [T, E]
+  std::vector<float> sel_scores;        // [E] bias-corrected selection scores of one token
+  std::vector<int32_t> sel_idx;         // [T, k]
+  std::vector<float> sel_w;             // [T, k]
+  std::vector<int32_t> expert_tokens;   // [T·k] token ids grouped by expert
+  std::vector<float> expert_w;          // [T·k]
+  std::vector<int32_t> expert_offset;   // [E+1]
+  std::vector<float> ex_x, ex_gate, ex_up, ex_out;  // [T, ·] gathered expert inputs/outputs
+};
+
+// Which logits rows to produce.
+enum class LogitsRows { kAll, kLast, kNone };
+
+struct ForwardArgs {
+  std::span<const int32_t> tokens;  // [T], placed at positions cache->length() ...
+  KvCache* cache = nullptr;
+  Scratch* scratch = nullptr;
+  float* logits = nullptr;  // [T or 1, vocab] per `rows`
+  LogitsRows rows = LogitsRows::kAll;
+  float* hidden_out = nullptr;  // optional [T, d]: final-normed hidden states (MTP input)
+};
+
+class Model {
+ public:
+  static Expected<std::unique_ptr<Model>> load(const std::string& dir);
+
+  const format::ModelConfig& config() const { return cfg_; }
+  const ModelWeights& weights() const { return weights_; }
+  const format::Checkpoint& checkpoint() const { return ckpt_; }
+  const RopeTables& rope() const { return rope_; }
+
+  KvCache make_cache(int64_t capacity) const;
+  // Runs the tokens through every layer, appending them to the cache.
+  Status forward(const Context& ctx, const ForwardArgs& args) const;
+
+ private:
+  void ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const;
+  void attention(const Context& ctx, const LayerWeights& lw, int64_t layer, KvCache& cache, Scratch& s,
+                 int64_t T) const;
+  void attend_absorbed(const Context& ctx, const MlaWeights& w, const float* cache_layer, Scratch& s,
+                       int64_t T, int64_t pos0) const;
+  void attend_naive(const Context& ctx, const MlaWeights& w, const float* cache_layer, Scratch& s, int64_t T,
+                    int64_t pos0) const;
+  void mlp(const Context& ctx, const MlpWeights& w, const float* x, int64_t m, float* y, Scratch& s) const;
+  void moe(const Context& ctx, const MoeWeights& w, int64_t T, Scratch& s) const;
+  void route(const MoeWeights& w, int64_t T, Scratch& s) const;
+
+  format::ModelConfig cfg_;
+  format::Checkpoint ckpt_;
+  ModelWeights weights_;
+  RopeTables rope_;
+};
+
+}  // namespace radseek::model

@@ -1,0 +1,134 @@
+// Dense SwiGLU MLP and the Mixture-of-Experts layer (spec §3.6, §3.7).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "model/linear.h"
+#include "model/model.h"
+
+namespace radseek::model {
+namespace {
+
+using format::ScoringFunc;
+using format::TopkMethod;
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// Indices of the k largest values (ties: lower index first, deterministic).
+void top_k(const float* v, int64_t n, int64_t k, int32_t* out) {
+  int32_t idx[1024];
+  std::vector<int32_t> big;
+  int32_t* p = idx;
+  if (n > 1024) {
+    big.resize(n);
+    p = big.data();
+  }
+  std::iota(p, p + n, 0);
+  std::partial_sort(p, p + k, p + n, [&](int32_t a, int32_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); });
+  std::copy(p, p + k, out);
+}
+
+// Keeps the topk_group best groups of `sel` [E] and sets the others to -inf.
+void limit_groups(const format::ModelConfig& c, const float* s, float* sel) {
+  const int64_t G = c.n_group, per = c.n_routed_experts / G;
+  float gscore[256] = {};
+  for (int64_t g = 0; g < G; ++g) {
+    const float* x = (c.topk_method == TopkMethod::kNoauxTc ? sel : s) + g * per;
+    if (c.topk_method == TopkMethod::kNoauxTc) {
+      // V3: group score = sum of the two largest bias-corrected scores.
+      float a = kNegInf, b = kNegInf;
+      for (int64_t i = 0; i < per; ++i) {
+        if (x[i] > a) { b = a; a = x[i]; } else if (x[i] > b) { b = x[i]; }
+      }
+      gscore[g] = per >= 2 ? a + b : a;
+    } else {
+      gscore[g] = *std::max_element(x, x + per);  // V2 group_limited_greedy: max
+    }
+  }
+  int32_t keep[256];
+  top_k(gscore, G, c.topk_group, keep);
+  bool kept[256] = {};
+  for (int64_t i = 0; i < c.topk_group; ++i) kept[keep[i]] = true;
+  for (int64_t g = 0; g < G; ++g)
+    if (!kept[g]) std::fill(sel + g * per, sel + (g + 1) * per, kNegInf);
+}
+
+}  // namespace
+
+void Model::mlp(const Context& ctx, const MlpWeights& w, const float* x, int64_t m, float* y, Scratch& s) const {
+  const int64_t d = cfg_.hidden_size, inter = w.gate_proj.rows;
+  linear(ctx, LinearArgs{.x = x, .m = m, .ldx = d, .w = &w.gate_proj, .y = s.ffn_gate.data(), .ldy = inter});
+  linear(ctx, LinearArgs{.x = x, .m = m, .ldx = d, .w = &w.up_proj, .y = s.ffn_up.data(), .ldy = inter});
+  ctx.kernels->silu_mul_f32(s.ffn_gate.data(), s.ffn_up.data(), s.ffn_gate.data(), m * inter);
+  linear(ctx, LinearArgs{.x = s.ffn_gate.data(), .m = m, .ldx = inter, .w = &w.down_proj, .y = y, .ldy = d});
+}
+
+// Router in FP32: scores, group limit, top-k, weights (bias only for selection).
+void Model::route(const MoeWeights& w, int64_t T, Scratch& s) const {
+  const auto& c = cfg_;
+  const int64_t E = c.n_routed_experts, K = c.num_experts_per_tok;
+  for (int64_t t = 0; t < T; ++t) {
+    float* z = s.router.data() + t * E;
+    if (c.scoring_func == ScoringFunc::kSigmoid) {
+      for (int64_t e = 0; e < E; ++e) z[e] = 1.0f / (1.0f + std::exp(-z[e]));
+    } else {
+      const float mx = *std::max_element(z, z + E);
+      double sum = 0.0;
+      for (int64_t e = 0; e < E; ++e) sum += (z[e] = std::exp(z[e] - mx));
+      for (int64_t e = 0; e < E; ++e) z[e] = static_cast<float>(z[e] / sum);
+    }
+    float* sel = s.sel_scores.data();
+    for (int64_t e = 0; e < E; ++e)
+      sel[e] = z[e] + (w.e_score_correction_bias.empty() ? 0.0f : w.e_score_correction_bias[e]);
+    if (c.topk_method != TopkMethod::kGreedy && c.n_group > 1) limit_groups(c, z, sel);
+    int32_t* idx = s.sel_idx.data() + t * K;
+    float* wt = s.sel_w.data() + t * K;
+    top_k(sel, E, K, idx);
+    double sum = 0.0;
+    for (int64_t j = 0; j < K; ++j) sum += (wt[j] = z[idx[j]]);  // original scores, no bias
+    const double norm = (c.norm_topk_prob && K > 1) ? 1.0 / (sum + 1e-20) : 1.0;
+    for (int64_t j = 0; j < K; ++j) wt[j] = static_cast<float>(wt[j] * norm * c.routed_scaling_factor);
+  }
+}
+
+// Tokens are grouped by expert so each expert's weights are read once per step.
+void Model::moe(const Context& ctx, const MoeWeights& w, int64_t T, Scratch& s) const {
+  const auto& c = cfg_;
+  const int64_t d = c.hidden_size, E = c.n_routed_experts, K = c.num_experts_per_tok, mi = c.moe_intermediate_size;
+  linear_with(ctx, LinearArgs{.x = s.a.data(), .m = T, .ldx = d, .w = &w.gate, .y = s.router.data(), .ldy = E},
+              kernels::ActPrecision::kF32);
+  route(w, T, s);
+  // Counting sort of (token, weight) pairs by expert.
+  std::fill(s.expert_offset.begin(), s.expert_offset.begin() + E + 1, 0);
+  for (int64_t i = 0; i < T * K; ++i) s.expert_offset[s.sel_idx[i] + 1]++;
+  for (int64_t e = 0; e < E; ++e) s.expert_offset[e + 1] += s.expert_offset[e];
+  int32_t fill[1024];
+  std::vector<int32_t> fill_big;
+  int32_t* f = fill;
+  if (E > 1024) { fill_big.resize(E); f = fill_big.data(); }
+  std::copy(s.expert_offset.begin(), s.expert_offset.begin() + E, f);
+  for (int64_t i = 0; i < T * K; ++i) {
+    const int32_t e = s.sel_idx[i];
+    s.expert_tokens[f[e]] = static_cast<int32_t>(i / K);
+    s.expert_w[f[e]++] = s.sel_w[i];
+  }
+  // Shared experts first: their output initialises tmp.
+  if (w.shared_experts) mlp(ctx, *w.shared_experts, s.a.data(), T, s.tmp.data(), s);
+  else std::fill(s.tmp.begin(), s.tmp.begin() + T * d, 0.0f);
+  for (int64_t e = 0; e < E; ++e) {
+    const int32_t b = s.expert_offset[e], n = s.expert_offset[e + 1] - b;
+    if (n == 0) continue;
+    for (int32_t r = 0; r < n; ++r)
+      std::copy_n(s.a.data() + s.expert_tokens[b + r] * d, d, s.ex_x.data() + r * d);
+    const MlpWeights& x = w.experts[e];
+    linear(ctx, LinearArgs{.x = s.ex_x.data(), .m = n, .ldx = d, .w = &x.gate_proj, .y = s.ex_gate.data(), .ldy = mi});
+    linear(ctx, LinearArgs{.x = s.ex_x.data(), .m = n, .ldx = d, .w = &x.up_proj, .y = s.ex_up.data(), .ldy = mi});
+    ctx.kernels->silu_mul_f32(s.ex_gate.data(), s.ex_up.data(), s.ex_gate.data(), n * mi);
+    linear(ctx, LinearArgs{.x = s.ex_gate.data(), .m = n, .ldx = mi, .w = &x.down_proj, .y = s.ex_out.data(), .ldy = d});
+    for (int32_t r = 0; r < n; ++r)
+      ctx.kernels->axpy_f32(s.expert_w[b + r], s.ex_out.data() + r * d, s.tmp.data() + s.expert_tokens[b + r] * d, d);
+  }
+}
+
+}  // namespace radseek::model

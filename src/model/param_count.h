@@ -1,0 +1,32 @@
+// Parameter and cache arithmetic from the config alone (works without the weights, e.g. for
+// DeepSeek-V3's 671B config).
+#pragma once
+
+#include <cstdint>
+
+#include "format/hf_config.h"
+
+namespace radseek::model {
+
+struct ParamCounts {
+  int64_t embedding = 0;       // embed_tokens
+  int64_t lm_head = 0;         // 0 when tied
+  int64_t attention = 0;       // all MLA layers incl. their norms
+  int64_t dense_mlp = 0;       // first_k_dense_replace layers
+  int64_t routed_experts = 0;  // all routed experts of all MoE layers
+  int64_t shared_experts = 0;
+  int64_t router = 0;
+  int64_t norms = 0;  // layer norms + final norm
+  int64_t mtp = 0;    // MTP modules (not used by plain generation)
+  int64_t total = 0;  // main model, without MTP
+  int64_t active_per_token = 0;  // total minus the routed experts a token does not use
+};
+
+ParamCounts count_params(const format::ModelConfig& c);
+
+// Bytes per token per layer stack of the MLA latent cache with `elem_bytes` per value, and what
+// full multi-head K/V caching would need for comparison.
+int64_t mla_cache_bytes_per_token(const format::ModelConfig& c, int64_t elem_bytes);
+int64_t mha_cache_bytes_per_token(const format::ModelConfig& c, int64_t elem_bytes);
+
+}  // namespace radseek::model
