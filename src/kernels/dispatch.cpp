@@ -5,6 +5,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/ref/ref_kernels.h"
+#include "kernels/variants.h"
 
 namespace radseek::kernels {
 namespace {
@@ -71,12 +72,36 @@ KernelTable reference_kernels() {
   t.axpy_f32 = ref::axpy_f32;
   t.rmsnorm_f32 = ref::rmsnorm_f32;
   t.silu_mul_f32 = ref::silu_mul_f32;
+  t.fp8_e4m3_to_f32 = ref::fp8_e4m3_to_f32;
   return t;
 }
 
+// Each level starts from the one below and replaces what it has; sub-features that a level does not
+// imply (AVX512_BF16 under AVX-512, the kernel's permission for AMX tiles) are checked here, so a
+// missing one leaves the lower level's entry in place.
 KernelTable make_kernel_table(Isa isa) {
   KernelTable t = reference_kernels();
   t.isa = isa;
+  if (isa >= Isa::kAvx2) {
+    t.gemm = avx2::gemm;
+    t.dot_f32 = avx2::dot_f32;
+    t.axpy_f32 = avx2::axpy_f32;
+    t.rmsnorm_f32 = avx2::rmsnorm_f32;
+    t.silu_mul_f32 = avx2::silu_mul_f32;
+    t.fp8_e4m3_to_f32 = avx2::fp8_e4m3_to_f32;
+  }
+  const CpuFeatures f = detect_cpu_features();
+  if (isa >= Isa::kAvx512) {
+    t.gemm = f.avx512_bf16 ? avx512::gemm_bf16 : avx512::gemm;
+    t.dot_f32 = avx512::dot_f32;
+    t.axpy_f32 = avx512::axpy_f32;
+    t.rmsnorm_f32 = avx512::rmsnorm_f32;
+    t.silu_mul_f32 = avx512::silu_mul_f32;
+    t.fp8_e4m3_to_f32 = avx512::fp8_e4m3_to_f32;
+  }
+  // Linux keeps AMX tile data disabled per process until asked (arch_prctl ARCH_REQ_XCOMP_PERM);
+  // the request is idempotent, so building several tables is fine.
+  if (isa >= Isa::kAmx && f.avx512_bf16 && amx::request_permission()) t.gemm = amx::gemm;
   return t;
 }
 

@@ -76,6 +76,9 @@ struct KernelTable {
   void (*rmsnorm_f32)(const float* x, const float* w, float eps, float* y, int64_t n) = nullptr;
   // out[i] = silu(gate[i]) · up[i].
   void (*silu_mul_f32)(const float* gate, const float* up, float* out, int64_t n) = nullptr;
+  // dst[i] = the float8_e4m3fn value of src[i] (NaN codes give NaN); the conversion the FP8 gemm
+  // uses in registers, exposed for small tensors and for testing it on all 256 codes.
+  void (*fp8_e4m3_to_f32)(const uint8_t* src, float* dst, int64_t n) = nullptr;
 };
 
 // The scalar table (oracle and fallback).

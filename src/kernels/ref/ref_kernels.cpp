@@ -15,7 +15,7 @@ float weight_at(const WeightMatrix& w, int64_t r, int64_t c) {
     case DType::kF32: return static_cast<const float*>(w.data)[i];
     case DType::kBF16: return bf16_to_f32(static_cast<const uint16_t*>(w.data)[i]);
     case DType::kF16: return fp16_to_f32(static_cast<const uint16_t*>(w.data)[i]);
-    case DType::kF8E4M3: return fp8_e4m3_to_f32(static_cast<const uint8_t*>(w.data)[i]);
+    case DType::kF8E4M3: return radseek::fp8_e4m3_to_f32(static_cast<const uint8_t*>(w.data)[i]);
     default: return NAN;
   }
 }
@@ -72,6 +72,10 @@ void silu_mul_f32(const float* gate, const float* up, float* out, int64_t n) {
     const float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];
   }
+}
+
+void fp8_e4m3_to_f32(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = radseek::fp8_e4m3_to_f32(src[i]);
 }
 
 }  // namespace radseek::kernels::ref

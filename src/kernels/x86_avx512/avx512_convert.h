@@ -1,0 +1,45 @@
+// In-register conversions of stored weight formats to f32, shared by the AVX-512 and AMX units.
+// Included only from translation units compiled with the AVX-512 flags (see kernels/CMakeLists.txt).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace radseek::kernels::avx512 {
+
+// e4m3 → f16 conversion yields value / 256 (see fp8x16_to_f16); multiply scales by this to undo it.
+inline constexpr float kFp8Unscale = 256.0f;
+
+// 16 e4m3 bytes → 16 f16 whose values are exactly the e4m3 values / 256, NaN codes to NaN.
+// Why this works: e4m3 (bias 7) and f16 (bias 15) share the layout sign|exp|mantissa, so shifting
+// exponent+mantissa into f16's place is exact for normals *and* subnormals (both formats use the
+// same implicit-zero rule), off only by the bias difference 2^8. Sign-extending the byte puts the
+// sign into bit 15 after the shift; the AND clears the stray copy in bit 14. e4m3 has no infinity
+// and only S.1111.111 is NaN; f16 reads that as 1.875, so those lanes get bit 14 set (exp = 31).
+inline __m256i fp8x16_to_f16(__m128i bytes) {
+  const __m256i w = _mm256_cvtepi8_epi16(bytes);
+  const __m256i em = _mm256_set1_epi16(0x3f80);
+  const __m256i h = _mm256_and_si256(_mm256_slli_epi16(w, 7), _mm256_set1_epi16(static_cast<int16_t>(0xbf80)));
+  const __mmask16 nan = _mm256_cmpeq_epi16_mask(_mm256_and_si256(h, em), em);
+  return _mm256_mask_add_epi16(h, nan, h, _mm256_set1_epi16(0x4000));  // bit 14 is clear: add = or
+}
+
+// 16 e4m3 → f32 (value / 256).
+inline __m512 fp8x16_to_f32_div256(__m128i bytes) { return _mm512_cvtph_ps(fp8x16_to_f16(bytes)); }
+
+// 16 bf16 → f32: bf16 is the top half of an f32.
+inline __m512 bf16x16_to_f32(__m256i h) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// Round-to-nearest-even to bf16 precision, kept in f32 lanes (as radseek::bf16_round, except that a
+// NaN input is not kept quiet: callers use it only on finite activations).
+inline __m512 round_to_bf16(__m512 v) {
+  const __m512i u = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+  return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u))));
+}
+
+}  // namespace radseek::kernels::avx512

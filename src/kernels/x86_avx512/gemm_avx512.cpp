@@ -1,0 +1,173 @@
+// AVX-512 gemm on FP32 arithmetic: ActPrecision::kF32 (the accuracy path) and kBF16 emulated by
+// rounding activations to bf16 in registers (products and sums stay f32, as in the reference).
+//
+// Legend: m activation rows, k reduction length (= w.cols), n weight rows. A register tile covers
+// R weight rows × MR activation rows; acc[i][r] holds 16 partial sums of y[i0+i, j0+r], reduced to
+// one float at the end. Weights are converted to f32 in registers as they stream by; FP8 values are
+// multiplied by their block scale (f32) before the FMA, so every product is x · (q · s) in FP32.
+//
+// Decode (m = 1) is memory-bound: kDecodeRows rows stream at once so several sequential streams keep
+// the prefetchers busy, and x (k floats, in L1/L2) is shared by all of them. Prefill (m > 1) keeps a
+// kRows-row weight strip in L1/L2 and walks all activation rows over it, converting each weight
+// vector once per MR activation rows.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/kernels.h"
+#include "kernels/variants.h"
+#include "kernels/x86_avx512/avx512_convert.h"
+
+namespace radseek::kernels::avx512 {
+namespace {
+
+constexpr int kLanes = 16;
+constexpr int kDecodeRows = 8;  // weight rows per tile when m == 1 (8 streams, 8 accumulators)
+constexpr int kRows = 4;        // weight rows per tile when m > 1
+constexpr int kActRows = 4;     // activation rows per tile when m > 1 (16 accumulators)
+
+// Everything a tile needs, resolved once per call.
+struct Plan {
+  const float* x;
+  int64_t ldx;
+  int64_t k;
+  const uint8_t* w;
+  int64_t w_row_bytes;
+  const float* block_scale;
+  int64_t block_rows;
+  int64_t block_cols;
+  int64_t scale_cols;
+  float* y;
+  int64_t ldy;
+};
+
+template <DType D>
+constexpr int64_t elem_bytes() {
+  return D == DType::kF32 ? 4 : (D == DType::kF8E4M3 ? 1 : 2);
+}
+
+// 16 weights of one row from column kk, as f32 (FP8: value / 256). kMasked loads only lanes in mask.
+template <DType D, bool kMasked>
+inline __m512 load_w(const uint8_t* row, int64_t kk, __mmask16 mask) {
+  const uint8_t* p = row + kk * elem_bytes<D>();
+  if constexpr (D == DType::kF32) {
+    return kMasked ? _mm512_maskz_loadu_ps(mask, p) : _mm512_loadu_ps(p);
+  } else if constexpr (D == DType::kBF16) {
+    return bf16x16_to_f32(kMasked ? _mm256_maskz_loadu_epi16(mask, p)
+                                  : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  } else if constexpr (D == DType::kF16) {
+    return _mm512_cvtph_ps(kMasked ? _mm256_maskz_loadu_epi16(mask, p)
+                                   : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  } else {
+    return fp8x16_to_f32_div256(kMasked ? _mm_maskz_loadu_epi8(mask, p)
+                                        : _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+}
+
+template <bool kRoundX, bool kMasked>
+inline __m512 load_x(const float* p, __mmask16 mask) {
+  const __m512 v = kMasked ? _mm512_maskz_loadu_ps(mask, p) : _mm512_loadu_ps(p);
+  return kRoundX ? round_to_bf16(v) : v;
+}
+
+// One 16-column step of a tile: MR activation vectors against R weight vectors.
+template <DType D, bool kRoundX, int R, int MR, bool kMasked>
+inline void step(const float* const* xr, const uint8_t* const* wr, const float* s, int64_t kk,
+                 __mmask16 mask, __m512 (&acc)[MR][R]) {
+  __m512 xv[MR];
+  for (int i = 0; i < MR; ++i) xv[i] = load_x<kRoundX, kMasked>(xr[i] + kk, mask);
+  for (int r = 0; r < R; ++r) {
+    __m512 wv = load_w<D, kMasked>(wr[r], kk, mask);
+    if constexpr (D == DType::kF8E4M3) wv = _mm512_mul_ps(wv, _mm512_set1_ps(s[r]));
+    for (int i = 0; i < MR; ++i) acc[i][r] = _mm512_fmadd_ps(xv[i], wv, acc[i][r]);
+  }
+}
+
+// y[i0.., j0..] for an R × MR tile over the whole reduction. FP8 walks k block by block so each
+// row's scale is fetched once per block (rows of one tile may sit in different row blocks).
+template <DType D, bool kRoundX, int R, int MR>
+void tile(const Plan& p, int64_t j0, int64_t i0) {
+  __m512 acc[MR][R];
+  for (int i = 0; i < MR; ++i)
+    for (int r = 0; r < R; ++r) acc[i][r] = _mm512_setzero_ps();
+  const float* xr[MR];
+  for (int i = 0; i < MR; ++i) xr[i] = p.x + (i0 + i) * p.ldx;
+  const uint8_t* wr[R];
+  for (int r = 0; r < R; ++r) wr[r] = p.w + (j0 + r) * p.w_row_bytes;
+  const int64_t chunk = D == DType::kF8E4M3 ? p.block_cols : p.k;
+  float s[R] = {};
+  for (int64_t k0 = 0; k0 < p.k; k0 += chunk) {
+    const int64_t k1 = std::min(p.k, k0 + chunk);
+    if constexpr (D == DType::kF8E4M3) {
+      for (int r = 0; r < R; ++r)
+        s[r] = p.block_scale[((j0 + r) / p.block_rows) * p.scale_cols + k0 / p.block_cols] * kFp8Unscale;
+    }
+    int64_t kk = k0;
+    for (; kk + kLanes <= k1; kk += kLanes) step<D, kRoundX, R, MR, false>(xr, wr, s, kk, 0xffff, acc);
+    if (kk < k1) {
+      const __mmask16 mask = static_cast<__mmask16>((1u << (k1 - kk)) - 1u);
+      step<D, kRoundX, R, MR, true>(xr, wr, s, kk, mask, acc);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int r = 0; r < R; ++r) p.y[(i0 + i) * p.ldy + j0 + r] = _mm512_reduce_add_ps(acc[i][r]);
+}
+
+// All activation rows against the R weight rows starting at j0.
+template <DType D, bool kRoundX, int R>
+void strip(const Plan& p, int64_t j0, int64_t m) {
+  int64_t i0 = 0;
+  for (; i0 + kActRows <= m; i0 += kActRows) tile<D, kRoundX, R, kActRows>(p, j0, i0);
+  switch (m - i0) {
+    case 3: tile<D, kRoundX, R, 3>(p, j0, i0); break;
+    case 2: tile<D, kRoundX, R, 2>(p, j0, i0); break;
+    case 1: tile<D, kRoundX, R, 1>(p, j0, i0); break;
+    default: break;
+  }
+}
+
+template <DType D, bool kRoundX>
+void gemm_typed(const GemmArgs& a, const Plan& p) {
+  int64_t j = a.n_begin;
+  if (a.m == 1) {
+    for (; j + kDecodeRows <= a.n_end; j += kDecodeRows) tile<D, kRoundX, kDecodeRows, 1>(p, j, 0);
+  } else {
+    for (; j + kRows <= a.n_end; j += kRows) strip<D, kRoundX, kRows>(p, j, a.m);
+  }
+  for (; j < a.n_end; ++j) strip<D, kRoundX, 1>(p, j, a.m);
+}
+
+template <bool kRoundX>
+void gemm_dtype(const GemmArgs& a, const Plan& p) {
+  switch (a.w->dtype) {
+    case DType::kF32: gemm_typed<DType::kF32, kRoundX>(a, p); break;
+    case DType::kBF16: gemm_typed<DType::kBF16, kRoundX>(a, p); break;
+    case DType::kF16: gemm_typed<DType::kF16, kRoundX>(a, p); break;
+    case DType::kF8E4M3: gemm_typed<DType::kF8E4M3, kRoundX>(a, p); break;
+    default: break;  // other dtypes are rejected when weights are loaded
+  }
+}
+
+}  // namespace
+
+void gemm(const GemmArgs& a) {
+  const WeightMatrix& w = *a.w;
+  const Plan p{.x = a.x,
+               .ldx = a.ldx,
+               .k = w.cols,
+               .w = static_cast<const uint8_t*>(w.data),
+               .w_row_bytes = w.cols * static_cast<int64_t>(dtype_size(w.dtype)),
+               .block_scale = w.block_scale,
+               .block_rows = w.block_rows,
+               .block_cols = w.block_cols,
+               .scale_cols = (w.cols + w.block_cols - 1) / w.block_cols,
+               .y = a.y,
+               .ldy = a.ldy};
+  if (a.precision == ActPrecision::kBF16) {
+    gemm_dtype<true>(a, p);
+  } else {
+    gemm_dtype<false>(a, p);
+  }
+}
+
+}  // namespace radseek::kernels::avx512

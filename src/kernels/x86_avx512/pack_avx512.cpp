@@ -1,0 +1,102 @@
+// Packing into the BF16 pair layout (see pack_avx512.h). B packing converts 16 rows × 32 columns to
+// bf16 pairs (16 u32 per row) and transposes that 16 × 16 block of u32, so each output vector is one
+// k-pair across 16 weight rows.
+#include "kernels/x86_avx512/pack_avx512.h"
+
+#include <immintrin.h>
+
+#include "kernels/x86_avx512/avx512_convert.h"
+
+namespace radseek::kernels::avx512 {
+namespace {
+
+// 32 columns of one weight row from column k as 16 u32 bf16 pairs; columns at or past `valid` are 0.
+inline __m512i load_row_pairs(const WeightMatrix& w, int64_t row, int64_t k, int64_t valid) {
+  const __mmask32 mask = valid >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1u << valid) - 1u);
+  if (w.dtype == DType::kBF16) {
+    return _mm512_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(w.data) + row * w.cols + k);
+  }
+  const __m256i b = _mm256_maskz_loadu_epi8(mask, static_cast<const uint8_t*>(w.data) + row * w.cols + k);
+  const __m512 lo = fp8x16_to_f32_div256(_mm256_castsi256_si128(b));
+  const __m512 hi = fp8x16_to_f32_div256(_mm256_extracti128_si256(b, 1));
+  return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));  // exact: e4m3 fits in bf16
+}
+
+// In-place transpose of a 16 × 16 matrix of u32 held in 16 registers. Unpacks interleave row pairs
+// within 128-bit lanes, then 64-bit unpacks gather 4 rows of one column per lane, and two rounds of
+// 128-bit lane shuffles transpose the 4 × 4 grid of lanes.
+inline void transpose16(__m512i (&r)[16]) {
+  __m512i t[16];
+  for (int p = 0; p < 8; ++p) {
+    t[2 * p] = _mm512_unpacklo_epi32(r[2 * p], r[2 * p + 1]);
+    t[2 * p + 1] = _mm512_unpackhi_epi32(r[2 * p], r[2 * p + 1]);
+  }
+  __m512i u[16];
+  for (int q = 0; q < 4; ++q) {
+    u[4 * q + 0] = _mm512_unpacklo_epi64(t[4 * q], t[4 * q + 2]);
+    u[4 * q + 1] = _mm512_unpackhi_epi64(t[4 * q], t[4 * q + 2]);
+    u[4 * q + 2] = _mm512_unpacklo_epi64(t[4 * q + 1], t[4 * q + 3]);
+    u[4 * q + 3] = _mm512_unpackhi_epi64(t[4 * q + 1], t[4 * q + 3]);
+  }
+  // u[4q + c], lane L = rows 4q..4q+3 of column 4L + c.
+  for (int c = 0; c < 4; ++c) {
+    const __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44);
+    const __m512i v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
+    const __m512i v2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
+    const __m512i v3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
+    r[0 + c] = _mm512_shuffle_i32x4(v0, v2, 0x88);
+    r[4 + c] = _mm512_shuffle_i32x4(v0, v2, 0xdd);
+    r[8 + c] = _mm512_shuffle_i32x4(v1, v3, 0x88);
+    r[12 + c] = _mm512_shuffle_i32x4(v1, v3, 0xdd);
+  }
+}
+
+}  // namespace
+
+void pack_a(const float* x, int64_t ldx, int64_t rows, int64_t rows_padded, int64_t k0, int64_t k1,
+            uint16_t* ap) {
+  const int64_t kc = padded_k(k0, k1);
+  for (int64_t i = 0; i < rows_padded; ++i) {
+    for (int64_t c = 0; c < kc; c += 32) {
+      const int64_t valid = i < rows ? std::clamp<int64_t>(k1 - k0 - c, 0, 32) : 0;
+      const __mmask16 mlo = static_cast<__mmask16>((1u << std::min<int64_t>(valid, 16)) - 1u);
+      const __mmask16 mhi = static_cast<__mmask16>((1u << std::max<int64_t>(valid - 16, 0)) - 1u);
+      const float* p = x + i * ldx + k0 + c;
+      const __m512 lo = _mm512_maskz_loadu_ps(mlo, p);
+      const __m512 hi = _mm512_maskz_loadu_ps(mhi, p + 16);
+      _mm512_store_si512(ap + i * kPackK + c, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
+    }
+  }
+}
+
+void pack_b(const WeightMatrix& w, int64_t n0, int64_t n_end, int64_t k0, int64_t k1, uint32_t* bp) {
+  const int64_t kc = padded_k(k0, k1);
+  for (int64_t g = 0; g < kPackN; g += 16) {
+    for (int64_t c = 0; c < kc; c += 32) {
+      const int64_t valid = std::clamp<int64_t>(k1 - k0 - c, 0, 32);
+      __m512i r[16];
+      for (int64_t t = 0; t < 16; ++t) {
+        const int64_t row = n0 + g + t;
+        r[t] = row < n_end ? load_row_pairs(w, row, k0 + c, valid) : _mm512_setzero_si512();
+      }
+      transpose16(r);
+      for (int64_t t = 0; t < 16; ++t) _mm512_store_si512(bp + (c / 2 + t) * kPackN + g, r[t]);
+    }
+  }
+}
+
+void chunk_scales(const WeightMatrix& w, int64_t n0, int64_t n_end, int64_t k0, float* sv) {
+  const int64_t scale_cols = (w.cols + w.block_cols - 1) / w.block_cols;
+  for (int64_t t = 0; t < kPackN; ++t) {
+    const int64_t row = n0 + t;
+    if (row >= n_end) {
+      sv[t] = 0.0f;
+    } else if (w.dtype == DType::kF8E4M3) {
+      sv[t] = w.block_scale[(row / w.block_rows) * scale_cols + k0 / w.block_cols] * kFp8Unscale;
+    } else {
+      sv[t] = 1.0f;
+    }
+  }
+}
+
+}  // namespace radseek::kernels::avx512
