@@ -35,19 +35,22 @@ uint16_t f32_to_fp16(float f) {
 uint8_t f32_to_fp8_e4m3(float f) {
   if (std::isnan(f)) return 0x7f;
   const uint8_t sign = std::signbit(f) ? 0x80 : 0x00;
-  float a = std::fabs(f);
-  if (a >= 448.0f) return static_cast<uint8_t>(sign | 0x7e);
-  // Find the nearest representable magnitude by scanning the 127 finite codes; ties go to even mantissa.
-  uint8_t best = 0;
-  float best_err = a;
-  for (uint8_t c = 1; c <= 0x7e; ++c) {
-    const float err = std::fabs(fp8_e4m3_to_f32(c) - a);
-    if (err < best_err || (err == best_err && (c & 1) == 0)) {
-      best = c;
-      best_err = err;
-    }
+  const float a = std::fabs(f);
+  if (a >= 448.0f) return static_cast<uint8_t>(sign | 0x7e);  // saturate (no infinities in e4m3fn)
+  if (a < 0.015625f) {
+    // Subnormal range: multiples of 2^-9; code 8 is the smallest normal 2^-6, so no special case.
+    return static_cast<uint8_t>(sign | static_cast<uint8_t>(std::nearbyint(a * 512.0f)));
   }
-  return static_cast<uint8_t>(sign | best);
+  const uint32_t bits = std::bit_cast<uint32_t>(a);
+  int e = static_cast<int>(bits >> 23) - 127;  // in [-6, 8]
+  uint32_t m = bits & 0x7fffffu;
+  m += 0x7ffffu + ((m >> 20) & 1u);  // round 23 -> 3 mantissa bits, nearest even
+  if (m & 0x800000u) {
+    ++e;
+    m = 0;
+  }
+  const uint32_t code = (static_cast<uint32_t>(e + 7) << 3) | ((m >> 20) & 7u);
+  return static_cast<uint8_t>(sign | (code > 0x7e ? 0x7e : code));
 }
 
 }  // namespace radseek

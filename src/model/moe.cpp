@@ -6,55 +6,9 @@
 
 #include "model/linear.h"
 #include "model/model.h"
+#include "model/routing.h"
 
 namespace radseek::model {
-namespace {
-
-using format::ScoringFunc;
-using format::TopkMethod;
-
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-// Indices of the k largest values (ties: lower index first, deterministic).
-void top_k(const float* v, int64_t n, int64_t k, int32_t* out) {
-  int32_t idx[1024];
-  std::vector<int32_t> big;
-  int32_t* p = idx;
-  if (n > 1024) {
-    big.resize(n);
-    p = big.data();
-  }
-  std::iota(p, p + n, 0);
-  std::partial_sort(p, p + k, p + n, [&](int32_t a, int32_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); });
-  std::copy(p, p + k, out);
-}
-
-// Keeps the topk_group best groups of `sel` [E] and sets the others to -inf.
-void limit_groups(const format::ModelConfig& c, const float* s, float* sel) {
-  const int64_t G = c.n_group, per = c.n_routed_experts / G;
-  float gscore[256] = {};
-  for (int64_t g = 0; g < G; ++g) {
-    const float* x = (c.topk_method == TopkMethod::kNoauxTc ? sel : s) + g * per;
-    if (c.topk_method == TopkMethod::kNoauxTc) {
-      // V3: group score = sum of the two largest bias-corrected scores.
-      float a = kNegInf, b = kNegInf;
-      for (int64_t i = 0; i < per; ++i) {
-        if (x[i] > a) { b = a; a = x[i]; } else if (x[i] > b) { b = x[i]; }
-      }
-      gscore[g] = per >= 2 ? a + b : a;
-    } else {
-      gscore[g] = *std::max_element(x, x + per);  // V2 group_limited_greedy: max
-    }
-  }
-  int32_t keep[256];
-  top_k(gscore, G, c.topk_group, keep);
-  bool kept[256] = {};
-  for (int64_t i = 0; i < c.topk_group; ++i) kept[keep[i]] = true;
-  for (int64_t g = 0; g < G; ++g)
-    if (!kept[g]) std::fill(sel + g * per, sel + (g + 1) * per, kNegInf);
-}
-
-}  // namespace
 
 void Model::mlp(const Context& ctx, const MlpWeights& w, const float* x, int64_t m, float* y, Scratch& s) const {
   const int64_t d = cfg_.hidden_size, inter = w.gate_proj.rows;
@@ -66,30 +20,11 @@ void Model::mlp(const Context& ctx, const MlpWeights& w, const float* x, int64_t
 
 // Router in FP32: scores, group limit, top-k, weights (bias only for selection).
 void Model::route(const MoeWeights& w, int64_t T, Scratch& s) const {
-  const auto& c = cfg_;
-  const int64_t E = c.n_routed_experts, K = c.num_experts_per_tok;
-  for (int64_t t = 0; t < T; ++t) {
-    float* z = s.router.data() + t * E;
-    if (c.scoring_func == ScoringFunc::kSigmoid) {
-      for (int64_t e = 0; e < E; ++e) z[e] = 1.0f / (1.0f + std::exp(-z[e]));
-    } else {
-      const float mx = *std::max_element(z, z + E);
-      double sum = 0.0;
-      for (int64_t e = 0; e < E; ++e) sum += (z[e] = std::exp(z[e] - mx));
-      for (int64_t e = 0; e < E; ++e) z[e] = static_cast<float>(z[e] / sum);
-    }
-    float* sel = s.sel_scores.data();
-    for (int64_t e = 0; e < E; ++e)
-      sel[e] = z[e] + (w.e_score_correction_bias.empty() ? 0.0f : w.e_score_correction_bias[e]);
-    if (c.topk_method != TopkMethod::kGreedy && c.n_group > 1) limit_groups(c, z, sel);
-    int32_t* idx = s.sel_idx.data() + t * K;
-    float* wt = s.sel_w.data() + t * K;
-    top_k(sel, E, K, idx);
-    double sum = 0.0;
-    for (int64_t j = 0; j < K; ++j) sum += (wt[j] = z[idx[j]]);  // original scores, no bias
-    const double norm = (c.norm_topk_prob && K > 1) ? 1.0 / (sum + 1e-20) : 1.0;
-    for (int64_t j = 0; j < K; ++j) wt[j] = static_cast<float>(wt[j] * norm * c.routed_scaling_factor);
-  }
+  const int64_t E = cfg_.n_routed_experts, K = cfg_.num_experts_per_tok;
+  for (int64_t t = 0; t < T; ++t)
+    route_token(RouteArgs{.cfg = &cfg_, .scores = s.router.data() + t * E,
+                          .bias = w.e_score_correction_bias.empty() ? nullptr : w.e_score_correction_bias.data(),
+                          .sel = s.sel_scores.data(), .idx = s.sel_idx.data() + t * K, .weight = s.sel_w.data() + t * K});
 }
 
 // Tokens are grouped by expert so each expert's weights are read once per step.

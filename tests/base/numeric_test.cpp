@@ -50,3 +50,31 @@ TEST(Fp16, RoundTrip) {
 
 }  // namespace
 }  // namespace radseek
+
+namespace radseek {
+namespace {
+
+// The bit-twiddling encoder against a brute-force nearest-value search (ties to even codes).
+TEST(Fp8E4M3, EncodeMatchesNearestSearch) {
+  uint32_t state = 12345;
+  for (int i = 0; i < 200000; ++i) {
+    state = state * 1664525u + 1013904223u;
+    const float v = std::ldexp(static_cast<float>(state >> 8) / 16777216.0f * 2.0f - 1.0f,
+                               static_cast<int>(state % 24) - 14);
+    const float a = std::fabs(v);
+    uint8_t best = 0;
+    float best_err = a;
+    for (uint8_t c = 1; c <= 0x7e; ++c) {
+      const float err = std::fabs(fp8_e4m3_to_f32(c) - a);
+      if (err < best_err || (err == best_err && (c & 1) == 0)) {
+        best = c;
+        best_err = err;
+      }
+    }
+    const uint8_t got = f32_to_fp8_e4m3(v);
+    ASSERT_EQ(got & 0x7f, best) << v;
+  }
+}
+
+}  // namespace
+}  // namespace radseek

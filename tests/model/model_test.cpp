@@ -1,0 +1,166 @@
+// Oracle: tiny random checkpoints written in the official layout by the test itself; the model is
+// checked against itself in forms that must agree (absorbed vs naive MLA, cached decode vs full
+// recompute, sharded vs single file, FP8 vs the BF16 values it was quantised from).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "model/checkpoint_gen.h"
+#include "model/manifest.h"
+
+namespace radseek {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Absorbed and naive MLA are the same math in a different order of f32 operations.
+constexpr double kFormAgreementTol = 2e-4;
+// A step through the cache repeats the same operations as the full recompute, up to summation order.
+constexpr double kIncrementalTol = 2e-4;
+
+std::string temp_dir(const std::string& name) {
+  return (fs::temp_directory_path() / ("radseek_model_test_" + std::to_string(::getpid())) / name).string();
+}
+
+std::string make_checkpoint(const std::string& preset, model::WeightFormat f, size_t shard = size_t{4} << 30) {
+  const std::string dir = temp_dir(preset + (f == model::WeightFormat::kFP8 ? "_fp8" : "_bf16") + std::to_string(shard));
+  if (fs::exists(dir + "/config.json")) return dir;
+  auto cfg = model::preset_config(preset);
+  EXPECT_TRUE(cfg.ok());
+  auto st = model::write_random_checkpoint({.dir = dir, .config = *cfg, .format = f, .seed = 7, .max_shard_bytes = shard});
+  EXPECT_TRUE(st.ok()) << (st.ok() ? "" : st.error().message);
+  return dir;
+}
+
+std::unique_ptr<engine::Engine> load(const std::string& dir, model::AttentionMode m) {
+  auto e = engine::Engine::load({.model_dir = dir, .threads = 2, .attention = m});
+  EXPECT_TRUE(e.ok()) << (e.ok() ? "" : e.error().message);
+  return e.ok() ? std::move(*e) : nullptr;
+}
+
+std::vector<float> all_logits(const engine::Engine& e, const std::vector<int32_t>& ids) {
+  const int64_t V = e.model().config().vocab_size, T = static_cast<int64_t>(ids.size());
+  engine::Session s(e.model(), T);
+  std::vector<float> out(static_cast<size_t>(T * V));
+  auto st = e.model().forward(e.context(), {.tokens = ids, .cache = &s.cache(), .scratch = &s.scratch(),
+                                            .logits = out.data(), .rows = model::LogitsRows::kAll});
+  EXPECT_TRUE(st.ok());
+  return out;
+}
+
+std::vector<int32_t> some_ids(int n, int vocab) {
+  std::vector<int32_t> ids;
+  for (int i = 0; i < n; ++i) ids.push_back((i * 37 + 11) % vocab);
+  return ids;
+}
+
+// Removes this process's generated checkpoints when the tests end.
+class TempDirCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(fs::path(temp_dir("")).parent_path(), ec);
+  }
+};
+const ::testing::Environment* const kCleanup = ::testing::AddGlobalTestEnvironment(new TempDirCleanup);
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, static_cast<double>(std::fabs(a[i] - b[i])));
+  return m;
+}
+
+class TinyModelTest : public ::testing::TestWithParam<std::tuple<std::string, model::WeightFormat>> {
+ protected:
+  std::string dir() { return make_checkpoint(std::get<0>(GetParam()), std::get<1>(GetParam())); }
+};
+
+TEST_P(TinyModelTest, AbsorbedAndNaiveMlaAgree) {
+  auto a = load(dir(), model::AttentionMode::kAbsorbed), n = load(dir(), model::AttentionMode::kNaive);
+  ASSERT_TRUE(a && n);
+  const auto ids = some_ids(40, 512);
+  EXPECT_LE(max_abs_diff(all_logits(*a, ids), all_logits(*n, ids)), kFormAgreementTol);
+}
+
+TEST_P(TinyModelTest, IncrementalDecodeEqualsFullRecompute) {
+  for (auto mode : {model::AttentionMode::kAbsorbed, model::AttentionMode::kNaive}) {
+    auto e = load(dir(), mode);
+    ASSERT_TRUE(e);
+    const auto ids = some_ids(30, 512);
+    const auto full = all_logits(*e, ids);
+    const int64_t V = 512;
+    engine::Session s(e->model(), 30);
+    // Prefill 17 tokens in one step, then one token per step through the cache.
+    ASSERT_TRUE(e->feed(s, std::span(ids).first(17)).ok());
+    std::vector<float> last(s.last_logits(), s.last_logits() + V);
+    std::vector<float> want(full.begin() + 16 * V, full.begin() + 17 * V);
+    EXPECT_LE(max_abs_diff(last, want), kIncrementalTol);
+    for (int t = 17; t < 30; ++t) {
+      ASSERT_TRUE(e->feed(s, std::span(ids).subspan(t, 1)).ok());
+      std::vector<float> got(s.last_logits(), s.last_logits() + V);
+      std::vector<float> ref(full.begin() + t * V, full.begin() + (t + 1) * V);
+      ASSERT_LE(max_abs_diff(got, ref), kIncrementalTol) << "position " << t;
+    }
+  }
+}
+
+TEST_P(TinyModelTest, LoaderConsumesExactlyTheManifest) {
+  auto cfg = format::load_model_config(dir());
+  ASSERT_TRUE(cfg.ok());
+  auto ck = format::Checkpoint::open(dir());
+  ASSERT_TRUE(ck.ok());
+  std::set<std::string> names;
+  for (const auto& e : model::tensor_manifest(*cfg, true)) names.insert(e.name);
+  for (const auto& [name, t] : ck->tensors())
+    if (name.find("_scale_inv") == std::string::npos) EXPECT_TRUE(names.count(name)) << name;
+  auto w = model::load_weights(*ck, *cfg);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(static_cast<int64_t>(w->mtp.size()), cfg->num_nextn_predict_layers);
+}
+
+INSTANTIATE_TEST_SUITE_P(Presets, TinyModelTest,
+                         ::testing::Combine(::testing::Values("tiny-v3", "tiny-v2"),
+                                            ::testing::Values(model::WeightFormat::kBF16, model::WeightFormat::kFP8)));
+
+TEST(TinyModel, ShardedCheckpointGivesTheSameLogits) {
+  const std::string one = make_checkpoint("tiny-v3", model::WeightFormat::kFP8);
+  const std::string many = make_checkpoint("tiny-v3", model::WeightFormat::kFP8, 200000);
+  ASSERT_TRUE(fs::exists(many + "/model.safetensors.index.json"));
+  auto a = load(one, model::AttentionMode::kAuto), b = load(many, model::AttentionMode::kAuto);
+  ASSERT_TRUE(a && b);
+  const auto ids = some_ids(12, 512);
+  EXPECT_EQ(max_abs_diff(all_logits(*a, ids), all_logits(*b, ids)), 0.0);
+}
+
+TEST(TinyModel, Fp8WeightsStayOneBytePerParameter) {
+  auto e = load(make_checkpoint("tiny-v3", model::WeightFormat::kFP8), model::AttentionMode::kAuto);
+  ASSERT_TRUE(e);
+  const auto& w = e->model().weights();
+  EXPECT_EQ(w.layers[1].attn.q_b_proj->dtype, DType::kF8E4M3);
+  EXPECT_EQ(w.layers[1].moe->experts[0].gate_proj.dtype, DType::kF8E4M3);
+  EXPECT_EQ(w.layers[1].moe->gate.dtype, DType::kBF16);  // the router is not quantised
+}
+
+TEST(TinyModel, Fp8IsCloseToTheValuesItWasQuantisedFrom) {
+  auto b = load(make_checkpoint("tiny-v2", model::WeightFormat::kBF16), model::AttentionMode::kAuto);
+  auto f = load(make_checkpoint("tiny-v2", model::WeightFormat::kFP8), model::AttentionMode::kAuto);
+  ASSERT_TRUE(b && f);
+  const auto ids = some_ids(8, 512);
+  const auto lb = all_logits(*b, ids), lf = all_logits(*f, ids);
+  double num = 0, den = 0;
+  for (size_t i = 0; i < lb.size(); ++i) {
+    num += (lb[i] - lf[i]) * (lb[i] - lf[i]);
+    den += lb[i] * lb[i];
+  }
+  // e4m3 keeps 3 mantissa bits: a few percent relative error per weight, averaged over products.
+  EXPECT_LT(std::sqrt(num / den), 0.15);
+  EXPECT_GT(std::sqrt(num / den), 0.0);
+}
+
+}  // namespace
+}  // namespace radseek
