@@ -9,5 +9,6 @@ namespace radseek::cli {
 void register_info(CLI::App& app);
 void register_score(CLI::App& app);
 void register_generate(CLI::App& app);
+void register_gen_checkpoint(CLI::App& app);
 
 }  // namespace radseek::cli
