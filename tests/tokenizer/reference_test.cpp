@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "tokenizer/chat_template.h"
 #include "tokenizer/stream_decoder.h"
 #include "tokenizer/tokenizer.h"
 
@@ -120,6 +121,9 @@ TEST(TokenizerReference, DeepSeekV3SpecialTokensAndConfig) {
   ASSERT_TRUE(literal.ok());
   EXPECT_GT(literal->size(), 1u);  // typed into a report, the marker is plain text
   EXPECT_EQ(*tok->decode(*literal), "<｜User｜>");
+  auto kind = detect_chat_template(tok->chat_template());  // the real V3 (Dec 2024) template
+  ASSERT_TRUE(kind.ok()) << kind.error().message;
+  EXPECT_EQ(*kind, ChatTemplateKind::kDeepSeekV3);
 }
 
 }  // namespace
