@@ -15,6 +15,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/variants.h"
+#include "kernels/x86_avx512/avx512_convert.h"
 #include "kernels/x86_avx512/pack_avx512.h"
 
 namespace radseek::kernels::amx {
@@ -40,6 +41,7 @@ struct alignas(64) TileConfig {
 
 void configure_tiles() {
   TileConfig cfg;
+  RADSEEK_UNROLL
   for (int t = 0; t < 8; ++t) {
     cfg.colsb[t] = 64;  // every tile row is 64 bytes: 16 f32, or 32 bf16
     cfg.rows[t] = kTileRows;

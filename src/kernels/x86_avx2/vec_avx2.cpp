@@ -110,6 +110,7 @@ void fp8_e4m3_to_f32(const uint8_t* src, float* dst, int64_t n) {
   }
   if (i < n) {
     alignas(16) uint8_t buf[16] = {};
+    RADSEEK_UNROLL
     for (int64_t t = 0; t < n - i; ++t) buf[t] = src[i + t];
     const __m256 v = _mm256_mul_ps(fp8x8_to_f32_div256(_mm_load_si128(reinterpret_cast<const __m128i*>(buf))), unscale);
     _mm256_maskstore_ps(dst + i, tail_mask(n - i), v);

@@ -6,6 +6,10 @@
 
 #include <cstdint>
 
+// Register tiles are arrays indexed by small constant-bound loops; GCC at -O2 keeps such arrays on
+// the stack unless the loops are fully unrolled, so every such loop in a kernel is marked.
+#define RADSEEK_UNROLL _Pragma("GCC unroll 32")
+
 namespace radseek::kernels::avx512 {
 
 // e4m3 → f16 conversion yields value / 256 (see fp8x16_to_f16); multiply scales by this to undo it.

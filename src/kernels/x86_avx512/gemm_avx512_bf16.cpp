@@ -13,6 +13,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/variants.h"
+#include "kernels/x86_avx512/avx512_convert.h"
 #include "kernels/x86_avx512/pack_avx512.h"
 
 namespace radseek::kernels::avx512 {
@@ -40,11 +41,13 @@ inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh>(v); }
 template <int MR>
 void micro(const Panel& p, int64_t i) {
   __m512 acc[MR][2];
+  RADSEEK_UNROLL
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
   const uint16_t* a = p.ap + i * kPackK;
   for (int64_t kp = 0; kp < p.kpairs; ++kp) {
     const __m512i b0 = _mm512_load_si512(p.bp + kp * kPackN);
     const __m512i b1 = _mm512_load_si512(p.bp + kp * kPackN + 16);
+    RADSEEK_UNROLL
     for (int r = 0; r < MR; ++r) {
       int32_t pair;
       __builtin_memcpy(&pair, a + r * kPackK + 2 * kp, sizeof pair);
@@ -56,6 +59,7 @@ void micro(const Panel& p, int64_t i) {
   const __mmask16 m0 = static_cast<__mmask16>(p.valid_n >= 16 ? 0xffff : (1u << p.valid_n) - 1u);
   const __mmask16 m1 = static_cast<__mmask16>(p.valid_n >= 32 ? 0xffff : p.valid_n <= 16 ? 0 : (1u << (p.valid_n - 16)) - 1u);
   const __m512 s0 = _mm512_loadu_ps(p.sv), s1 = _mm512_loadu_ps(p.sv + 16);
+  RADSEEK_UNROLL
   for (int r = 0; r < MR; ++r) {
     float* yr = p.y + (i + r) * p.ldy;
     __m512 v0 = _mm512_mul_ps(acc[r][0], s0), v1 = _mm512_mul_ps(acc[r][1], s1);

@@ -27,11 +27,13 @@ inline __m512i load_row_pairs(const WeightMatrix& w, int64_t row, int64_t k, int
 // 128-bit lane shuffles transpose the 4 × 4 grid of lanes.
 inline void transpose16(__m512i (&r)[16]) {
   __m512i t[16];
+  RADSEEK_UNROLL
   for (int p = 0; p < 8; ++p) {
     t[2 * p] = _mm512_unpacklo_epi32(r[2 * p], r[2 * p + 1]);
     t[2 * p + 1] = _mm512_unpackhi_epi32(r[2 * p], r[2 * p + 1]);
   }
   __m512i u[16];
+  RADSEEK_UNROLL
   for (int q = 0; q < 4; ++q) {
     u[4 * q + 0] = _mm512_unpacklo_epi64(t[4 * q], t[4 * q + 2]);
     u[4 * q + 1] = _mm512_unpackhi_epi64(t[4 * q], t[4 * q + 2]);
@@ -39,6 +41,7 @@ inline void transpose16(__m512i (&r)[16]) {
     u[4 * q + 3] = _mm512_unpackhi_epi64(t[4 * q + 1], t[4 * q + 3]);
   }
   // u[4q + c], lane L = rows 4q..4q+3 of column 4L + c.
+  RADSEEK_UNROLL
   for (int c = 0; c < 4; ++c) {
     const __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44);
     const __m512i v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
@@ -75,11 +78,13 @@ void pack_b(const WeightMatrix& w, int64_t n0, int64_t n_end, int64_t k0, int64_
     for (int64_t c = 0; c < kc; c += 32) {
       const int64_t valid = std::clamp<int64_t>(k1 - k0 - c, 0, 32);
       __m512i r[16];
+      RADSEEK_UNROLL
       for (int64_t t = 0; t < 16; ++t) {
         const int64_t row = n0 + g + t;
         r[t] = row < n_end ? load_row_pairs(w, row, k0 + c, valid) : _mm512_setzero_si512();
       }
       transpose16(r);
+      RADSEEK_UNROLL
       for (int64_t t = 0; t < 16; ++t) _mm512_store_si512(bp + (c / 2 + t) * kPackN + g, r[t]);
     }
   }
@@ -87,6 +92,7 @@ void pack_b(const WeightMatrix& w, int64_t n0, int64_t n_end, int64_t k0, int64_
 
 void chunk_scales(const WeightMatrix& w, int64_t n0, int64_t n_end, int64_t k0, float* sv) {
   const int64_t scale_cols = (w.cols + w.block_cols - 1) / w.block_cols;
+  RADSEEK_UNROLL
   for (int64_t t = 0; t < kPackN; ++t) {
     const int64_t row = n0 + t;
     if (row >= n_end) {
