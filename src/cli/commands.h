@@ -11,4 +11,9 @@ void register_score(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_gen_checkpoint(CLI::App& app);
 
+// Radiology commands (cmd_classify.cpp, cmd_eval.cpp, cmd_synth.cpp).
+void register_classify(CLI::App& app);
+void register_eval(CLI::App& app);
+void register_synth(CLI::App& app);
+
 }  // namespace radseek::cli

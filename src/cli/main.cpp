@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   radseek::cli::register_score(app);
   radseek::cli::register_generate(app);
   radseek::cli::register_gen_checkpoint(app);
+  radseek::cli::register_classify(app);
+  radseek::cli::register_eval(app);
+  radseek::cli::register_synth(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,6 +11,14 @@ constexpr std::array<std::string_view, 24> kStopWords = {
     "the", "and", "with", "without", "of", "in", "on", "at", "for", "from", "to", "or",
     "a", "an", "is", "are", "be", "by", "as", "its", "this", "that", "which", "finding"};
 
+// "No acute abnormality", "Normal study": an option saying the report is normal.
+bool is_normal_option(std::string_view lower) {
+  for (std::string_view k : {"no acute", "normal", "no abnormal", "unremarkable", "no finding", "negative study"}) {
+    if (lower.find(k) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 bool is_stop(std::string_view w) {
   return w.size() < 3 || std::find(kStopWords.begin(), kStopWords.end(), w) != kStopWords.end();
 }
@@ -35,10 +43,12 @@ double value_score(LabelValue v) {
 LabelSet mc_vocabulary() {
   LabelSet v;
   v.name = "mc-vocabulary";
-  for (const LabelSet& s : {builtin_chexpert14(), builtin_chestxray14()}) {
-    for (const LabelDef& d : s.labels) {
-      if (!d.mentions.empty()) v.labels.push_back(d);
-    }
+  // The specific ChestX-ray14 findings, plus the CheXpert observations they lack. CheXpert's broad
+  // classes (Lung Opacity, Lung Lesion) would let "fibrosis" match any opacity, so they stay out.
+  v.labels = builtin_chestxray14().labels;
+  const LabelSet chexpert = builtin_chexpert14();
+  for (const char* name : {"Enlarged Cardiomediastinum", "Fracture", "Support Devices"}) {
+    v.labels.push_back(chexpert.labels[chexpert.index_of(name)]);
   }
   return v;
 }
@@ -93,10 +103,24 @@ Expected<McScorer> McScorer::create() {
 McOutput McScorer::choose(const ReportRecord& r, const std::vector<std::string>& sections) const {
   const AnalyzedText report = analyze_text(r.text);
   const std::vector<MentionHit> hits = labeler_->mentions(report, sections);
+  const bool any_finding = std::any_of(hits.begin(), hits.end(), [](const MentionHit& h) {
+    return h.value == LabelValue::kPositive || h.value == LabelValue::kUncertain;
+  });
   McOutput out;
   double best_score = -1e9;
   for (const auto& [letter, option] : r.options) {
     const AnalyzedText opt = analyze_text(option);
+    if (is_normal_option(opt.lower)) {
+      // Below a positive finding (3) and above an uncertain one (2) only when nothing is found.
+      const double total = any_finding ? -1.0 : 2.5;
+      out.scores.emplace_back(letter, total);
+      if (total > best_score) {
+        best_score = total;
+        out.answer = letter;
+        out.evidence.clear();
+      }
+      continue;
+    }
     double label_score = 0;
     const MentionHit* support = nullptr;
     for (const MentionHit& oh : labeler_->mentions(opt, {})) {
