@@ -13,7 +13,7 @@
 
 #include "base/numeric.h"
 #include "kernels/kernels.h"
-#include "tests/kernels/isa_levels.h"
+#include "isa_levels.h"
 
 namespace radseek::kernels::testing {
 namespace {

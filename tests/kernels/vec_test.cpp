@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "kernels/kernels.h"
-#include "tests/kernels/isa_levels.h"
+#include "isa_levels.h"
 
 namespace radseek::kernels::testing {
 namespace {
