@@ -11,6 +11,10 @@ void register_score(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_gen_checkpoint(CLI::App& app);
 
+// Tokenizer commands (cmd_tokenize.cpp).
+void register_tokenize(CLI::App& app);
+void register_detokenize(CLI::App& app);
+
 // Radiology commands (cmd_classify.cpp, cmd_eval.cpp, cmd_synth.cpp).
 void register_classify(CLI::App& app);
 void register_eval(CLI::App& app);

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   radseek::cli::register_score(app);
   radseek::cli::register_generate(app);
   radseek::cli::register_gen_checkpoint(app);
+  radseek::cli::register_tokenize(app);
+  radseek::cli::register_detokenize(app);
   radseek::cli::register_classify(app);
   radseek::cli::register_eval(app);
   radseek::cli::register_synth(app);

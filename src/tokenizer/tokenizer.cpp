@@ -22,6 +22,8 @@ Expected<std::optional<int32_t>> resolve_token(const Tokenizer& tok, const std::
 Expected<Tokenizer> Tokenizer::load(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
+  if (!fs::exists(path, ec))
+    return make_error(ErrorCode::kNotFound, path + ": no such model folder or tokenizer.json");
   const fs::path json_path = fs::is_directory(path, ec) ? fs::path(path) / "tokenizer.json" : fs::path(path);
   auto json = read_text_file(json_path.string());
   if (!json) return json.error();
