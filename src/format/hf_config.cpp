@@ -1,14 +1,22 @@
 #include "format/hf_config.h"
 
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "base/mapped_file.h"
+#include "format/json_text.h"
 
 namespace radseek::format {
 namespace {
 
 using nlohmann::json;
+
+// Upper bound for sizes and counts: far above any released model (vocab 152k, hidden 8192, 256
+// experts), low enough that products such as vocab_size * hidden_size cannot overflow int64.
+constexpr int64_t kMaxDim = int64_t{1} << 24;
+// Context lengths reach 10M tokens in current models; still small enough for int64 products.
+constexpr int64_t kMaxPositions = int64_t{1} << 31;
 
 // Reads fields with type checks; every error names the file and the field.
 class Reader {
@@ -20,29 +28,39 @@ class Reader {
   }
   bool has(const char* f) const { return j_.contains(f) && !j_.at(f).is_null(); }
 
-  Status int_field(const char* f, int64_t& out, bool required, int64_t min_value = 0) const {
-    if (!has(f)) return required ? Status(error(f, "is required")) : Status();
+  // Integers in [min_value, max_value]; unsigned values above INT64_MAX are out of range too.
+  Status int_field(const char* f, int64_t& out, bool required, int64_t min_value = 0,
+                   int64_t max_value = kMaxDim) const {
+    if (!has(f)) return required ? Status(error(f, "is required (an integer)")) : Status();
     const json& v = j_.at(f);
-    if (!v.is_number_integer()) return error(f, "must be an integer");
+    if (!v.is_number_integer()) return error(f, "must be an integer, got " + describe_json(v));
+    const bool too_big = v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(max_value);
+    if (too_big || v.get<int64_t>() < min_value || v.get<int64_t>() > max_value)
+      return error(f, "must be in [" + std::to_string(min_value) + ", " + std::to_string(max_value) + "], got " +
+                          describe_json(v));
     out = v.get<int64_t>();
-    if (out < min_value) return error(f, "must be >= " + std::to_string(min_value) + ", got " + std::to_string(out));
     return {};
   }
-  Status num_field(const char* f, double& out, bool required) const {
-    if (!has(f)) return required ? Status(error(f, "is required")) : Status();
-    if (!j_.at(f).is_number()) return error(f, "must be a number");
-    out = j_.at(f).get<double>();
+  // Finite numbers; `positive` excludes zero and negatives (scales, epsilons, frequencies).
+  Status num_field(const char* f, double& out, bool required, bool positive = false) const {
+    if (!has(f)) return required ? Status(error(f, "is required (a number)")) : Status();
+    const json& v = j_.at(f);
+    if (!v.is_number()) return error(f, "must be a number, got " + describe_json(v));
+    const double x = v.get<double>();
+    if (!std::isfinite(x)) return error(f, "must be finite, got " + describe_json(v));
+    if (positive && !(x > 0.0)) return error(f, "must be > 0, got " + describe_json(v));
+    out = x;
     return {};
   }
   Status bool_field(const char* f, bool& out) const {
     if (!has(f)) return {};
-    if (!j_.at(f).is_boolean()) return error(f, "must be true or false");
+    if (!j_.at(f).is_boolean()) return error(f, "must be true or false, got " + describe_json(j_.at(f)));
     out = j_.at(f).get<bool>();
     return {};
   }
   Status str_field(const char* f, std::string& out, bool required) const {
-    if (!has(f)) return required ? Status(error(f, "is required")) : Status();
-    if (!j_.at(f).is_string()) return error(f, "must be a string");
+    if (!has(f)) return required ? Status(error(f, "is required (a string)")) : Status();
+    if (!j_.at(f).is_string()) return error(f, "must be a string, got " + describe_json(j_.at(f)));
     out = j_.at(f).get<std::string>();
     return {};
   }
@@ -55,10 +73,14 @@ class Reader {
 Status parse_rope_scaling(const json& j, const std::string& label, RopeScaling& rs) {
   if (!j.contains("rope_scaling") || j["rope_scaling"].is_null()) return {};
   const json& r = j["rope_scaling"];
-  if (!r.is_object()) return make_error(ErrorCode::kParse, label + ": field 'rope_scaling' must be an object");
+  if (!r.is_object())
+    return make_error(ErrorCode::kParse, label + ": field 'rope_scaling' must be an object or null, got " + describe_json(r));
   Reader rr(r, label + ": rope_scaling");
   std::string type;
-  if (r.contains("type")) RADSEEK_TRY(rr.str_field("type", type, true));
+  // Older configs spell it "type", newer transformers "rope_type"; either is accepted.
+  if (!rr.has("type") && !rr.has("rope_type"))
+    return rr.error("type", "is required (a string, e.g. \"yarn\"; also accepted as 'rope_type')");
+  if (rr.has("type")) RADSEEK_TRY(rr.str_field("type", type, true));
   else RADSEEK_TRY(rr.str_field("rope_type", type, true));
   rs.type = type;
   if (type == "default") {
@@ -67,10 +89,11 @@ Status parse_rope_scaling(const json& j, const std::string& label, RopeScaling& 
   }
   if (type != "yarn")
     return make_error(ErrorCode::kUnsupported, label + ": rope_scaling type '" + type + "' is not supported for DeepSeek models (expected 'yarn')");
-  RADSEEK_TRY(rr.num_field("factor", rs.factor, true));
-  RADSEEK_TRY(rr.int_field("original_max_position_embeddings", rs.original_max_position_embeddings, true, 1));
-  RADSEEK_TRY(rr.num_field("beta_fast", rs.beta_fast, false));
-  RADSEEK_TRY(rr.num_field("beta_slow", rs.beta_slow, false));
+  RADSEEK_TRY(rr.num_field("factor", rs.factor, true, /*positive=*/true));
+  RADSEEK_TRY(rr.int_field("original_max_position_embeddings", rs.original_max_position_embeddings, true, 1,
+                           kMaxPositions));
+  RADSEEK_TRY(rr.num_field("beta_fast", rs.beta_fast, false, /*positive=*/true));
+  RADSEEK_TRY(rr.num_field("beta_slow", rs.beta_slow, false, /*positive=*/true));
   RADSEEK_TRY(rr.num_field("mscale", rs.mscale, false));
   RADSEEK_TRY(rr.num_field("mscale_all_dim", rs.mscale_all_dim, false));
   return {};
@@ -79,7 +102,9 @@ Status parse_rope_scaling(const json& j, const std::string& label, RopeScaling& 
 Status parse_quantization(const json& j, const std::string& label, std::optional<QuantizationConfig>& out) {
   if (!j.contains("quantization_config") || j["quantization_config"].is_null()) return {};
   const json& q = j["quantization_config"];
-  if (!q.is_object()) return make_error(ErrorCode::kParse, label + ": field 'quantization_config' must be an object");
+  if (!q.is_object())
+    return make_error(ErrorCode::kParse, label + ": field 'quantization_config' must be an object or null, got " +
+                                             describe_json(q));
   Reader r(q, label + ": quantization_config");
   QuantizationConfig qc;
   RADSEEK_TRY(r.str_field("quant_method", qc.quant_method, true));
@@ -91,9 +116,14 @@ Status parse_quantization(const json& j, const std::string& label, std::optional
   RADSEEK_TRY(r.str_field("scale_fmt", qc.scale_fmt, false));
   if (q.contains("weight_block_size")) {
     const json& b = q["weight_block_size"];
-    if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || !b[1].is_number_integer() ||
-        b[0].get<int64_t>() <= 0 || b[1].get<int64_t>() <= 0)
-      return make_error(ErrorCode::kParse, label + ": quantization_config.weight_block_size must be [rows, cols] of positive integers");
+    auto in_range = [](const json& v) {
+      return v.is_number_integer() && v.get<int64_t>() > 0 && v.get<int64_t>() <= kMaxDim &&
+             !(v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(kMaxDim));
+    };
+    if (!b.is_array() || b.size() != 2 || !in_range(b[0]) || !in_range(b[1]))
+      return make_error(ErrorCode::kParse, label + ": quantization_config.weight_block_size must be [rows, cols] of "
+                                                   "integers in [1, " + std::to_string(kMaxDim) + "], got " +
+                                                   describe_json(b));
     qc.block_rows = b[0].get<int64_t>();
     qc.block_cols = b[1].get<int64_t>();
   }
@@ -116,7 +146,7 @@ Status parse_routing(const Reader& r, const json& j, ModelConfig& c) {
   RADSEEK_TRY(r.int_field("n_group", c.n_group, false, 1));
   RADSEEK_TRY(r.int_field("topk_group", c.topk_group, false, 1));
   RADSEEK_TRY(r.bool_field("norm_topk_prob", c.norm_topk_prob));
-  RADSEEK_TRY(r.num_field("routed_scaling_factor", c.routed_scaling_factor, false));
+  RADSEEK_TRY(r.num_field("routed_scaling_factor", c.routed_scaling_factor, false, /*positive=*/true));
   (void)j;
   if (c.n_routed_experts > 0) {
     if (c.n_routed_experts % c.n_group != 0)
@@ -138,12 +168,19 @@ Status parse_eos(const json& j, const Reader& r, ModelConfig& c) {
     c.eos_token_ids = {e.get<int64_t>()};
   } else if (e.is_array()) {
     for (const auto& v : e) {
-      if (!v.is_number_integer()) return r.error("eos_token_id", "must be an integer or a list of integers");
+      if (!v.is_number_integer())
+        return r.error("eos_token_id", "must be an integer or a list of integers, got " + describe_json(v));
       c.eos_token_ids.push_back(v.get<int64_t>());
     }
   } else {
-    return r.error("eos_token_id", "must be an integer or a list of integers");
+    return r.error("eos_token_id", "must be an integer or a list of integers, got " + describe_json(e));
   }
+  // Ids index the logits, so each must be a token of the vocabulary.
+  for (const json& v : e.is_array() ? e : json::array({e}))
+    if (v.is_number_unsigned() ? v.get<uint64_t>() >= static_cast<uint64_t>(c.vocab_size)
+                               : (v.get<int64_t>() < 0 || v.get<int64_t>() >= c.vocab_size))
+      return r.error("eos_token_id", "must be in [0, vocab_size = " + std::to_string(c.vocab_size) + "), got " +
+                                         describe_json(v));
   return {};
 }
 
@@ -170,20 +207,21 @@ Status parse_shapes(const Reader& r, ModelConfig& c) {
   RADSEEK_TRY(r.int_field("first_k_dense_replace", c.first_k_dense_replace, false, 0));
   RADSEEK_TRY(r.int_field("moe_layer_freq", c.moe_layer_freq, false, 1));
   RADSEEK_TRY(r.int_field("num_nextn_predict_layers", c.num_nextn_predict_layers, false, 0));
-  RADSEEK_TRY(r.num_field("rms_norm_eps", c.rms_norm_eps, false));
-  RADSEEK_TRY(r.num_field("rope_theta", c.rope_theta, false));
-  RADSEEK_TRY(r.int_field("max_position_embeddings", c.max_position_embeddings, false, 0));
+  RADSEEK_TRY(r.num_field("rms_norm_eps", c.rms_norm_eps, false, /*positive=*/true));
+  RADSEEK_TRY(r.num_field("rope_theta", c.rope_theta, false, /*positive=*/true));
+  RADSEEK_TRY(r.int_field("max_position_embeddings", c.max_position_embeddings, false, 0, kMaxPositions));
   RADSEEK_TRY(r.bool_field("tie_word_embeddings", c.tie_word_embeddings));
-  RADSEEK_TRY(r.int_field("bos_token_id", c.bos_token_id, false, 0));
+  RADSEEK_TRY(r.int_field("bos_token_id", c.bos_token_id, false, 0, c.vocab_size - 1));
   return {};
 }
 
 }  // namespace
 
 Expected<ModelConfig> parse_model_config(const std::string& text, const std::string& label) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return make_error(ErrorCode::kParse, label + ": not valid JSON");
-  if (!j.is_object()) return make_error(ErrorCode::kParse, label + ": expected a JSON object");
+  auto parsed = parse_json_text(text.data(), text.data() + text.size(), label, "config");
+  if (!parsed) return parsed.error();
+  const json& j = *parsed;
+  if (!j.is_object()) return make_error(ErrorCode::kParse, label + ": expected a JSON object, got " + describe_json(j));
   Reader r(j, label);
   ModelConfig c;
   RADSEEK_TRY(r.str_field("model_type", c.model_type_name, true));
