@@ -243,5 +243,14 @@ TEST(GemmDispatch, Avx512Bf16PathAvailable) {
   EXPECT_NE(make_kernel_table(Isa::kAvx512).gemm, make_kernel_table(Isa::kAvx2).gemm);
 }
 
+// The AMX level must really use tiles (Linux grants them per process via arch_prctl); a refused
+// request would silently leave the AVX-512 gemm in place and the AMX tests above testing nothing new.
+TEST(GemmDispatch, AmxTilesEnabled) {
+  const CpuFeatures f = detect_cpu_features();
+  if (best_supported_isa(f) < Isa::kAmx) GTEST_SKIP() << "CPU lacks AMX; the tile gemm is untested on this machine";
+  EXPECT_NE(make_kernel_table(Isa::kAmx).gemm, make_kernel_table(Isa::kAvx512).gemm)
+      << "AMX present but the tile gemm was not installed (arch_prctl refused, or no AVX512_BF16)";
+}
+
 }  // namespace
 }  // namespace radseek::kernels::testing

@@ -117,13 +117,14 @@ void tile(const Plan& p, int64_t j0, int64_t i0) {
 // One 16-column step of an FP8 decode tile: R rows of 16 bytes against 16 activations. One ymm
 // sign-extension widens 16 bytes; the bytes OR 0x80 feed a running byte max that reaches 0xff only if
 // some code is a NaN (checked once per tile). kTail reads `rem` < 16 columns through a zeroed copy.
-template <int R, bool kTail>
+template <bool kRoundX, int R, bool kTail>
 inline void decode_fp8_step(const float* x, const uint8_t* const* wr, int64_t kk, int64_t rem,
                             __m256 (&blk)[R], __m128i& nan_max) {
   alignas(64) float xbuf[16] = {};
   if (kTail) std::memcpy(xbuf, x + kk, static_cast<size_t>(rem) * sizeof(float));
   const float* xp = kTail ? xbuf : x + kk;
-  const __m256 x0 = _mm256_loadu_ps(xp), x1 = _mm256_loadu_ps(xp + 8);
+  __m256 x0 = _mm256_loadu_ps(xp), x1 = _mm256_loadu_ps(xp + 8);
+  if (kRoundX) x0 = round_to_bf16(x0), x1 = round_to_bf16(x1);
   const __m256i sign_em = _mm256_set1_epi16(static_cast<int16_t>(0xbf80));
   RADSEEK_UNROLL
   for (int r = 0; r < R; ++r) {
@@ -141,7 +142,7 @@ inline void decode_fp8_step(const float* x, const uint8_t* const* wr, int64_t kk
 // Decode (m = 1) with FP8 weights, R rows: the block scale multiplies a per-block partial sum (as
 // the reference does) rather than every weight, to stay near memory speed. A NaN code anywhere in a
 // row makes that row's result NaN, as x · NaN is NaN in the reference.
-template <int R>
+template <bool kRoundX, int R>
 void decode_fp8(const Plan& p, int64_t j0) {
   __m256 total[R];
   const uint8_t* wr[R];
@@ -154,8 +155,8 @@ void decode_fp8(const Plan& p, int64_t j0) {
     RADSEEK_UNROLL
     for (int r = 0; r < R; ++r) blk[r] = _mm256_setzero_ps();
     int64_t kk = k0;
-    for (; kk + 16 <= k1; kk += 16) decode_fp8_step<R, false>(p.x, wr, kk, 16, blk, nan_max);
-    if (kk < k1) decode_fp8_step<R, true>(p.x, wr, kk, k1 - kk, blk, nan_max);
+    for (; kk + 16 <= k1; kk += 16) decode_fp8_step<kRoundX, R, false>(p.x, wr, kk, 16, blk, nan_max);
+    if (kk < k1) decode_fp8_step<kRoundX, R, true>(p.x, wr, kk, k1 - kk, blk, nan_max);
     RADSEEK_UNROLL
     for (int r = 0; r < R; ++r) {
       const float s = p.block_scale[((j0 + r) / p.block_rows) * p.scale_cols + k0 / p.block_cols] * kFp8Unscale;
@@ -180,9 +181,9 @@ void strip(const Plan& p, int64_t j0, int64_t m) {
 template <DType D, bool kRoundX>
 void gemm_typed(const GemmArgs& a, const Plan& p) {
   int64_t j = a.n_begin;
-  if (a.m == 1 && D == DType::kF8E4M3 && !kRoundX) {
-    for (; j + kRows <= a.n_end; j += kRows) decode_fp8<kRows>(p, j);
-    for (; j < a.n_end; ++j) decode_fp8<1>(p, j);
+  if (a.m == 1 && D == DType::kF8E4M3) {
+    for (; j + kRows <= a.n_end; j += kRows) decode_fp8<kRoundX, kRows>(p, j);
+    for (; j < a.n_end; ++j) decode_fp8<kRoundX, 1>(p, j);
     return;
   }
   for (; j + kRows <= a.n_end; j += kRows) strip<D, kRoundX, kRows>(p, j, a.m);

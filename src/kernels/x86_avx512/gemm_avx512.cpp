@@ -123,32 +123,37 @@ void tile(const Plan& p, int64_t j0, int64_t i0) {
     for (int r = 0; r < R; ++r) p.y[(i0 + i) * p.ldy + j0 + r] = _mm512_reduce_add_ps(acc[i][r]);
 }
 
-// One 32-column step of an FP8 decode tile: R rows of 32 bytes against 32 activations. One zmm
-// sign-extension widens all 32 bytes (half the p5 work of two ymm ones); the raw bytes OR 0x80 feed a
-// running byte max that reaches 0xff only if some code is a NaN (checked once per tile).
-template <int R, bool kMasked>
-inline void decode_fp8_step(const float* x, const uint8_t* const* wr, int64_t kk, __mmask32 mask,
-                            __m512 (&blk)[R], __m256i& nan_max) {
-  const __mmask16 mlo = static_cast<__mmask16>(mask), mhi = static_cast<__mmask16>(mask >> 16);
-  const __m512 x0 = kMasked ? _mm512_maskz_loadu_ps(mlo, x + kk) : _mm512_loadu_ps(x + kk);
-  const __m512 x1 = kMasked ? _mm512_maskz_loadu_ps(mhi, x + kk + 16) : _mm512_loadu_ps(x + kk + 16);
-  const __m512i sign_em = _mm512_set1_epi16(static_cast<int16_t>(0xbf80));
+// 32 FP8 weights (sign-extended to 16 bits) times 32 activations into one accumulator. One zmm
+// sign-extension widens all 32 bytes; the mapping is fp8x16_to_f16's (value / 256, exact).
+inline __m512 fma_fp8x32(__m256i b, __m512 x0, __m512 x1, __m512 acc) {
+  const __m512i h = _mm512_and_si512(_mm512_slli_epi16(_mm512_cvtepi8_epi16(b), 7),
+                                     _mm512_set1_epi16(static_cast<int16_t>(0xbf80)));
+  acc = _mm512_fmadd_ps(x0, _mm512_cvtph_ps(_mm512_castsi512_si256(h)), acc);
+  return _mm512_fmadd_ps(x1, _mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), acc);
+}
+
+// One 64-column step of an FP8 decode tile: R rows of 64 bytes against 64 activations (shared by
+// the rows). The raw bytes OR 0x80 feed a running byte max that reaches 0xff only if some code is
+// a NaN (checked once per tile) — two uops per 64 weights rather than a per-lane fix-up.
+template <bool kRoundX, int R, bool kMasked>
+inline void decode_fp8_step(const float* x, const uint8_t* const* wr, int64_t kk, __mmask64 mask,
+                            __m512 (&blk)[R], __m512i& nan_max) {
+  __m512 xv[4];
+  RADSEEK_UNROLL
+  for (int q = 0; q < 4; ++q) xv[q] = load_x<kRoundX, kMasked>(x + kk + 16 * q, static_cast<__mmask16>(mask >> (16 * q)));
   RADSEEK_UNROLL
   for (int r = 0; r < R; ++r) {
-    const __m256i b = kMasked ? _mm256_maskz_loadu_epi8(mask, wr[r] + kk)
-                              : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[r] + kk));
-    nan_max = _mm256_max_epu8(nan_max, _mm256_or_si256(b, _mm256_set1_epi8(static_cast<char>(0x80))));
-    // Same mapping as fp8x16_to_f16 (value / 256, exact), 32 lanes at once.
-    const __m512i h = _mm512_and_si512(_mm512_slli_epi16(_mm512_cvtepi8_epi16(b), 7), sign_em);
-    blk[r] = _mm512_fmadd_ps(x0, _mm512_cvtph_ps(_mm512_castsi512_si256(h)), blk[r]);
-    blk[r] = _mm512_fmadd_ps(x1, _mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1)), blk[r]);
+    const __m512i b = kMasked ? _mm512_maskz_loadu_epi8(mask, wr[r] + kk) : _mm512_loadu_si512(wr[r] + kk);
+    nan_max = _mm512_max_epu8(nan_max, _mm512_or_si512(b, _mm512_set1_epi8(static_cast<char>(0x80))));
+    blk[r] = fma_fp8x32(_mm512_castsi512_si256(b), xv[0], xv[1], blk[r]);
+    blk[r] = fma_fp8x32(_mm512_extracti64x4_epi64(b, 1), xv[2], xv[3], blk[r]);
   }
 }
 
 // Decode (m = 1) with FP8 weights, R rows: the path that must keep up with memory bandwidth, so the
 // block scale multiplies a per-block partial sum (as the reference does) instead of every weight.
 // A NaN code anywhere in a row makes that row's result NaN, as x · NaN is NaN in the reference.
-template <int R>
+template <bool kRoundX, int R>
 void decode_fp8(const Plan& p, int64_t j0) {
   __m512 total[R];
   RADSEEK_UNROLL
@@ -156,17 +161,17 @@ void decode_fp8(const Plan& p, int64_t j0) {
   const uint8_t* wr[R];
   RADSEEK_UNROLL
   for (int r = 0; r < R; ++r) wr[r] = p.w + (j0 + r) * p.w_row_bytes;
-  __m256i nan_max = _mm256_setzero_si256();
+  __m512i nan_max = _mm512_setzero_si512();
   for (int64_t k0 = 0; k0 < p.k; k0 += p.block_cols) {
     const int64_t k1 = std::min(p.k, k0 + p.block_cols);
     __m512 blk[R];
     RADSEEK_UNROLL
     for (int r = 0; r < R; ++r) blk[r] = _mm512_setzero_ps();
     int64_t kk = k0;
-    for (; kk + 32 <= k1; kk += 32) decode_fp8_step<R, false>(p.x, wr, kk, ~__mmask32{0}, blk, nan_max);
+    for (; kk + 64 <= k1; kk += 64) decode_fp8_step<kRoundX, R, false>(p.x, wr, kk, ~__mmask64{0}, blk, nan_max);
     if (kk < k1) {
-      const __mmask32 mask = static_cast<__mmask32>((uint64_t{1} << (k1 - kk)) - 1u);
-      decode_fp8_step<R, true>(p.x, wr, kk, mask, blk, nan_max);
+      const __mmask64 mask = (uint64_t{1} << (k1 - kk)) - 1u;  // k1 - kk < 64
+      decode_fp8_step<kRoundX, R, true>(p.x, wr, kk, mask, blk, nan_max);
     }
     RADSEEK_UNROLL
     for (int r = 0; r < R; ++r) {
@@ -174,7 +179,7 @@ void decode_fp8(const Plan& p, int64_t j0) {
       total[r] = _mm512_fmadd_ps(blk[r], _mm512_set1_ps(s), total[r]);
     }
   }
-  const bool any_nan = _mm256_cmpeq_epi8_mask(nan_max, _mm256_set1_epi8(static_cast<char>(0xff))) != 0;
+  const bool any_nan = _mm512_cmpeq_epi8_mask(nan_max, _mm512_set1_epi8(static_cast<char>(0xff))) != 0;
   RADSEEK_UNROLL
   for (int r = 0; r < R; ++r) {
     bool row_nan = false;
@@ -199,9 +204,9 @@ void strip(const Plan& p, int64_t j0, int64_t m) {
 template <DType D, bool kRoundX>
 void gemm_typed(const GemmArgs& a, const Plan& p) {
   int64_t j = a.n_begin;
-  if (a.m == 1 && D == DType::kF8E4M3 && !kRoundX) {
-    for (; j + kDecodeRows <= a.n_end; j += kDecodeRows) decode_fp8<kDecodeRows>(p, j);
-    for (; j < a.n_end; ++j) decode_fp8<1>(p, j);
+  if (a.m == 1 && D == DType::kF8E4M3) {
+    for (; j + kDecodeRows <= a.n_end; j += kDecodeRows) decode_fp8<kRoundX, kDecodeRows>(p, j);
+    for (; j < a.n_end; ++j) decode_fp8<kRoundX, 1>(p, j);
   } else if (a.m == 1) {
     for (; j + kDecodeRows <= a.n_end; j += kDecodeRows) tile<D, kRoundX, kDecodeRows, 1>(p, j, 0);
   } else {
