@@ -54,8 +54,8 @@ void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const 
   grow(s.attn_o, T * H * c.v_head_dim);
   grow(s.kv_full, L * H * (c.qk_nope_head_dim + c.v_head_dim));
   grow(s.head_buf, threads * (c.qk_nope_head_dim + c.v_head_dim) * C);
-  grow(s.head_q, threads * T * (C + dr));
-  grow(s.head_lat, threads * T * C);
+  grow(s.head_q, threads * (C + dr));
+  grow(s.head_lat, threads * C);
   grow(s.scores, threads * L);
   grow(s.ffn_gate, T * inter);
   grow(s.ffn_up, T * inter);
@@ -75,31 +75,53 @@ void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const 
   s.threads = threads;
 }
 
-Status Model::forward(const Context& ctx, const ForwardArgs& args) const {
-  const int64_t T = static_cast<int64_t>(args.tokens.size());
-  KvCache& cache = *args.cache;
-  const int64_t pos0 = cache.length();
+Status Model::validate(const BatchArgs& args) const {
+  const int64_t V = cfg_.vocab_size;
+  for (const SeqStep& q : args.seqs) {
+    const int64_t need = q.cache->length() + static_cast<int64_t>(q.tokens.size());
+    if (need > q.cache->capacity())
+      return make_error(ErrorCode::kOutOfRange, "context of " + std::to_string(need) +
+                                                    " tokens exceeds the KV cache capacity " +
+                                                    std::to_string(q.cache->capacity()));
+    for (int32_t id : q.tokens)
+      if (id < 0 || id >= V)
+        return make_error(ErrorCode::kOutOfRange,
+                          "token id " + std::to_string(id) + " outside the vocabulary [0, " + std::to_string(V) + ")");
+  }
+  return {};
+}
+
+Status Model::forward(const Context& ctx, const ForwardArgs& a) const {
+  const SeqStep one{.tokens = a.tokens, .cache = a.cache, .logits = a.logits, .rows = a.rows, .hidden_out = a.hidden_out};
+  return forward_batch(ctx, BatchArgs{.seqs = std::span(&one, 1), .scratch = a.scratch});
+}
+
+Status Model::forward_batch(const Context& ctx, const BatchArgs& args) const {
+  RADSEEK_TRY(validate(args));
+  int64_t T = 0, L = 0;
+  for (const SeqStep& q : args.seqs) {
+    T += static_cast<int64_t>(q.tokens.size());
+    L = std::max(L, q.cache->capacity());
+  }
   if (T == 0) return {};
-  if (pos0 + T > cache.capacity())
-    return make_error(ErrorCode::kOutOfRange, "context of " + std::to_string(pos0 + T) +
-                                                  " tokens exceeds the KV cache capacity " +
-                                                  std::to_string(cache.capacity()));
-  const int64_t d = cfg_.hidden_size, V = cfg_.vocab_size;
-  for (int32_t id : args.tokens)
-    if (id < 0 || id >= V)
-      return make_error(ErrorCode::kOutOfRange, "token id " + std::to_string(id) + " outside the vocabulary [0, " +
-                                                    std::to_string(V) + ")");
+  const int64_t d = cfg_.hidden_size, V = cfg_.vocab_size, dr = cfg_.qk_rope_head_dim;
   Scratch& s = *args.scratch;
-  ensure_scratch(s, T, cache.capacity(), ctx.pool->size());
+  ensure_scratch(s, T, L, ctx.pool->size());
+  s.tokens_in_step = T;
+  s.absorbed.reserve(args.seqs.size());
   const kernels::KernelTable& kt = *ctx.kernels;
-  for (int64_t t = 0; t < T; ++t) dequant_rows(weights_.embed_tokens, args.tokens[t], 1, s.x.data() + t * d);
-  for (int64_t t = 0; t < T; ++t) rope_cos_sin(rope_, pos0 + t, s.rope_cs.data() + t * cfg_.qk_rope_head_dim);
+  int64_t r = 0;
+  for (const SeqStep& q : args.seqs)
+    for (size_t t = 0; t < q.tokens.size(); ++t, ++r) {
+      dequant_rows(weights_.embed_tokens, q.tokens[t], 1, s.x.data() + r * d);
+      rope_cos_sin(rope_, q.cache->length() + static_cast<int64_t>(t), s.rope_cs.data() + r * dr);
+    }
   const float eps = static_cast<float>(cfg_.rms_norm_eps);
   for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
     const LayerWeights& lw = weights_.layers[l];
     for (int64_t t = 0; t < T; ++t)
       kt.rmsnorm_f32(s.x.data() + t * d, lw.input_layernorm.w.data(), eps, s.a.data() + t * d, d);
-    attention(ctx, lw, l, cache, s, T);  // s.tmp = MLA(a)
+    attention(ctx, lw, l, args.seqs, s);  // s.tmp = MLA(a)
     for (int64_t i = 0; i < T * d; ++i) s.x[i] += s.tmp[i];
     for (int64_t t = 0; t < T; ++t)
       kt.rmsnorm_f32(s.x.data() + t * d, lw.post_attention_layernorm.w.data(), eps, s.a.data() + t * d, d);
@@ -107,14 +129,20 @@ Status Model::forward(const Context& ctx, const ForwardArgs& args) const {
     else mlp(ctx, *lw.mlp, s.a.data(), T, s.tmp.data(), s);
     for (int64_t i = 0; i < T * d; ++i) s.x[i] += s.tmp[i];
   }
-  cache.set_length(pos0 + T);
-  const int64_t first = args.rows == LogitsRows::kAll ? 0 : T - 1;
   for (int64_t t = 0; t < T; ++t)
     kt.rmsnorm_f32(s.x.data() + t * d, weights_.norm.w.data(), eps, s.a.data() + t * d, d);
-  if (args.hidden_out) std::memcpy(args.hidden_out, s.a.data(), sizeof(float) * T * d);
-  if (args.rows == LogitsRows::kNone) return {};
-  linear(ctx, LinearArgs{.x = s.a.data() + first * d, .m = T - first, .ldx = d, .w = &weights_.lm_head,
-                         .y = args.logits, .ldy = V});
+  r = 0;
+  for (const SeqStep& q : args.seqs) {
+    const int64_t Ti = static_cast<int64_t>(q.tokens.size());
+    q.cache->set_length(q.cache->length() + Ti);
+    if (q.hidden_out) std::memcpy(q.hidden_out, s.a.data() + r * d, sizeof(float) * Ti * d);
+    if (q.rows != LogitsRows::kNone && Ti > 0) {
+      const int64_t first = q.rows == LogitsRows::kAll ? 0 : Ti - 1;
+      linear(ctx, LinearArgs{.x = s.a.data() + (r + first) * d, .m = Ti - first, .ldx = d, .w = &weights_.lm_head,
+                             .y = q.logits, .ldy = V});
+    }
+    r += Ti;
+  }
   return {};
 }
 

@@ -29,12 +29,13 @@ void softmax_inplace(float* x, int64_t n) {
 
 }  // namespace
 
-void Model::attention(const Context& ctx, const LayerWeights& lw, int64_t layer, KvCache& cache, Scratch& s,
-                      int64_t T) const {
+void Model::attention(const Context& ctx, const LayerWeights& lw, int64_t layer, std::span<const SeqStep> seqs,
+                      Scratch& s) const {
   const auto& c = cfg_;
   const MlaWeights& w = lw.attn;
   const int64_t d = c.hidden_size, H = c.num_attention_heads, C = c.kv_lora_rank, dr = c.qk_rope_head_dim;
   const int64_t dn = c.qk_nope_head_dim, dq = c.qk_head_dim();
+  const int64_t T = s.tokens_in_step;
   const kernels::KernelTable& kt = *ctx.kernels;
   const float eps = static_cast<float>(c.rms_norm_eps);
   // Queries q [T, H, dn+dr].
@@ -49,28 +50,35 @@ void Model::attention(const Context& ctx, const LayerWeights& lw, int64_t layer,
   }
   // Compressed KV kv [T, c+dr] = [latent | rope key]; the cache keeps norm(latent) and rope(key).
   linear(ctx, LinearArgs{.x = s.a.data(), .m = T, .ldx = d, .w = &w.kv_a_proj_with_mqa, .y = s.kv.data(), .ldy = C + dr});
-  const int64_t pos0 = cache.length();
-  float* cl = cache.layer(layer);
-  for (int64_t t = 0; t < T; ++t) {
-    float* row = cl + (pos0 + t) * (C + dr);
-    const float* src = s.kv.data() + t * (C + dr);
-    const float* cs = s.rope_cs.data() + t * dr;
-    kt.rmsnorm_f32(src, w.kv_a_layernorm.w.data(), eps, row, C);
-    std::copy(src + C, src + C + dr, row + C);
-    apply_rope_interleaved(cs, dr, row + C);
-    for (int64_t h = 0; h < H; ++h) apply_rope_interleaved(cs, dr, s.q.data() + t * H * dq + h * dq + dn);
+  s.absorbed.clear();
+  int64_t r = 0;
+  for (const SeqStep& q : seqs) {
+    const SeqRows rows{.row0 = r, .T = static_cast<int64_t>(q.tokens.size()), .pos0 = q.cache->length(),
+                       .cache_layer = q.cache->layer(layer)};
+    float* cl = q.cache->layer(layer);
+    for (int64_t t = r; t < r + rows.T; ++t) {
+      float* row = cl + (rows.pos0 + t - r) * (C + dr);
+      const float* src = s.kv.data() + t * (C + dr);
+      const float* cs = s.rope_cs.data() + t * dr;
+      kt.rmsnorm_f32(src, w.kv_a_layernorm.w.data(), eps, row, C);
+      std::copy(src + C, src + C + dr, row + C);
+      apply_rope_interleaved(cs, dr, row + C);
+      for (int64_t h = 0; h < H; ++h) apply_rope_interleaved(cs, dr, s.q.data() + t * H * dq + h * dq + dn);
+    }
+    const bool naive = ctx.attention == AttentionMode::kNaive ||
+                       (ctx.attention == AttentionMode::kAuto && rows.T >= kNaiveMinTokens);
+    if (naive) attend_naive(ctx, w, rows, s);
+    else s.absorbed.push_back(rows);
+    r += rows.T;
   }
-  const bool naive = ctx.attention == AttentionMode::kNaive ||
-                     (ctx.attention == AttentionMode::kAuto && T >= kNaiveMinTokens);
-  if (naive) attend_naive(ctx, w, cl, s, T, pos0);
-  else attend_absorbed(ctx, w, cl, s, T, pos0);
+  if (!s.absorbed.empty()) attend_absorbed(ctx, w, s.absorbed, s);
   linear(ctx, LinearArgs{.x = s.attn_o.data(), .m = T, .ldx = H * c.v_head_dim, .w = &w.o_proj, .y = s.tmp.data(), .ldy = d});
 }
 
 // Weight-absorbed form, one task per head: q_abs = W_UKᵀ·q_nope, scores against [ckv | k_pe],
 // o_lat = Σ P·ckv, o = W_UV·o_lat.
-void Model::attend_absorbed(const Context& ctx, const MlaWeights& w, const float* cl, Scratch& s, int64_t T,
-                            int64_t pos0) const {
+void Model::attend_absorbed(const Context& ctx, const MlaWeights& w, std::span<const SeqRows> seqs,
+                            Scratch& s) const {
   const auto& c = cfg_;
   const int64_t H = c.num_attention_heads, C = c.kv_lora_rank, dr = c.qk_rope_head_dim;
   const int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, dq = c.qk_head_dim(), R = C + dr;
@@ -78,49 +86,49 @@ void Model::attend_absorbed(const Context& ctx, const MlaWeights& w, const float
   const float scale = static_cast<float>(rope_.softmax_scale);
   ctx.pool->parallel_for(H, [&](int64_t h, int th) {
     float* wbuf = s.head_buf.data() + th * (dn + dv) * C;  // [dn+dv, c]: W_UK rows then W_UV rows
-    float* qh = s.head_q.data() + th * T * R;               // [T, c+dr]
-    float* lat = s.head_lat.data() + th * T * C;             // [T, c]
-    float* sc = s.scores.data() + th * s.context;            // [L]
+    float* qa = s.head_q.data() + th * R;                   // [c+dr] absorbed query
+    float* o = s.head_lat.data() + th * C;                  // [c] latent output
+    float* sc = s.scores.data() + th * s.context;           // [L]
     dequant_rows(w.kv_b_proj, h * (dn + dv), dn + dv, wbuf);
-    for (int64_t t = 0; t < T; ++t) {
-      const float* q = s.q.data() + t * H * dq + h * dq;
-      float* qa = qh + t * R;
-      std::fill(qa, qa + C, 0.0f);
-      for (int64_t i = 0; i < dn; ++i) kt.axpy_f32(q[i], wbuf + i * C, qa, C);
-      std::copy(q + dn, q + dq, qa + C);
-      const int64_t L = pos0 + t + 1;  // causal
-      for (int64_t j = 0; j < L; ++j) sc[j] = scale * kt.dot_f32(qa, cl + j * R, R);
-      softmax_inplace(sc, L);
-      float* o = lat + t * C;
-      std::fill(o, o + C, 0.0f);
-      for (int64_t j = 0; j < L; ++j) kt.axpy_f32(sc[j], cl + j * R, o, C);
-      float* out = s.attn_o.data() + t * H * dv + h * dv;
-      for (int64_t v = 0; v < dv; ++v) out[v] = kt.dot_f32(wbuf + (dn + v) * C, o, C);
+    for (const SeqRows& q : seqs) {
+      for (int64_t t = 0; t < q.T; ++t) {
+        const float* qr = s.q.data() + (q.row0 + t) * H * dq + h * dq;
+        std::fill(qa, qa + C, 0.0f);
+        for (int64_t i = 0; i < dn; ++i) kt.axpy_f32(qr[i], wbuf + i * C, qa, C);
+        std::copy(qr + dn, qr + dq, qa + C);
+        const int64_t L = q.pos0 + t + 1;  // causal
+        for (int64_t j = 0; j < L; ++j) sc[j] = scale * kt.dot_f32(qa, q.cache_layer + j * R, R);
+        softmax_inplace(sc, L);
+        std::fill(o, o + C, 0.0f);
+        for (int64_t j = 0; j < L; ++j) kt.axpy_f32(sc[j], q.cache_layer + j * R, o, C);
+        float* out = s.attn_o.data() + (q.row0 + t) * H * dv + h * dv;
+        for (int64_t v = 0; v < dv; ++v) out[v] = kt.dot_f32(wbuf + (dn + v) * C, o, C);
+      }
     }
   });
 }
 
 // Decompressed form: k_nope and v for every cached token from kv_b_proj, then ordinary attention.
-void Model::attend_naive(const Context& ctx, const MlaWeights& w, const float* cl, Scratch& s, int64_t T,
-                         int64_t pos0) const {
+void Model::attend_naive(const Context& ctx, const MlaWeights& w, const SeqRows& q, Scratch& s) const {
   const auto& c = cfg_;
   const int64_t H = c.num_attention_heads, C = c.kv_lora_rank, dr = c.qk_rope_head_dim;
   const int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, dq = c.qk_head_dim(), R = C + dr;
-  const int64_t Lall = pos0 + T, KV = H * (dn + dv);
+  const int64_t Lall = q.pos0 + q.T, KV = H * (dn + dv);
   const kernels::KernelTable& kt = *ctx.kernels;
   const float scale = static_cast<float>(rope_.softmax_scale);
+  const float* cl = q.cache_layer;
   linear(ctx, LinearArgs{.x = cl, .m = Lall, .ldx = R, .w = &w.kv_b_proj, .y = s.kv_full.data(), .ldy = KV});
-  ctx.pool->parallel_for(H * T, [&](int64_t task, int th) {
+  ctx.pool->parallel_for(H * q.T, [&](int64_t task, int th) {
     const int64_t h = task % H, t = task / H;
     float* sc = s.scores.data() + th * s.context;
-    const float* q = s.q.data() + t * H * dq + h * dq;
-    const int64_t L = pos0 + t + 1;
+    const float* qr = s.q.data() + (q.row0 + t) * H * dq + h * dq;
+    const int64_t L = q.pos0 + t + 1;
     for (int64_t j = 0; j < L; ++j) {
       const float* k = s.kv_full.data() + j * KV + h * (dn + dv);
-      sc[j] = scale * (kt.dot_f32(q, k, dn) + kt.dot_f32(q + dn, cl + j * R + C, dr));
+      sc[j] = scale * (kt.dot_f32(qr, k, dn) + kt.dot_f32(qr + dn, cl + j * R + C, dr));
     }
     softmax_inplace(sc, L);
-    float* out = s.attn_o.data() + t * H * dv + h * dv;
+    float* out = s.attn_o.data() + (q.row0 + t) * H * dv + h * dv;
     std::fill(out, out + dv, 0.0f);
     for (int64_t j = 0; j < L; ++j) kt.axpy_f32(sc[j], s.kv_full.data() + j * KV + h * (dn + dv) + dn, out, dv);
   });

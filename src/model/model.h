@@ -18,10 +18,17 @@
 
 namespace radseek::model {
 
+// Rows [row0, row0+T) of a step belong to a sequence whose cache already holds pos0 tokens.
+struct SeqRows {
+  int64_t row0 = 0, T = 0, pos0 = 0;
+  const float* cache_layer = nullptr;  // [capacity, c+dr]
+};
+
 // Reusable activation buffers. They grow to the largest step seen and are then reused, so decode
 // steps allocate nothing.
 struct Scratch {
-  int64_t tokens = 0, context = 0, threads = 0;
+  int64_t tokens = 0, context = 0, threads = 0;  // capacities the buffers are sized for
+  int64_t tokens_in_step = 0;                      // rows of the current step
   std::vector<float> x, a, tmp;         // [T, d]
   std::vector<float> qa;                // [T, q_lora_rank]
   std::vector<float> q;                 // [T, H·(dn+dr)]
@@ -30,14 +37,15 @@ struct Scratch {
   std::vector<float> attn_o;            // [T, H·dv]
   std::vector<float> kv_full;           // naive: [L, H·(dn+dv)]
   std::vector<float> head_buf;          // per thread: [dn+dv, c] dequantised W_UK|W_UV of one head
-  std::vector<float> head_q;            // per thread: [T, c+dr] absorbed queries of one head
-  std::vector<float> head_lat;          // per thread: [T, c] latent outputs of one head
+  std::vector<float> head_q;            // per thread: [c+dr] absorbed query
+  std::vector<float> head_lat;          // per thread: [c] latent attention output
   std::vector<float> scores;            // per thread: [L]
   std::vector<float> ffn_gate, ffn_up;  // [T, max(inter, shared inter)]
   std::vector<float> router;            // [T, E]
   std::vector<float> sel_scores;        // [E] bias-corrected selection scores of one token
   std::vector<int32_t> sel_idx;         // [T, k]
   std::vector<float> sel_w;             // [T, k]
+  std::vector<SeqRows> absorbed;        // sequences of the step using the absorbed form
   std::vector<int32_t> expert_tokens;   // [T·k] token ids grouped by expert
   std::vector<float> expert_w;          // [T·k]
   std::vector<int32_t> expert_offset;   // [E+1]
@@ -47,13 +55,29 @@ struct Scratch {
 // Which logits rows to produce.
 enum class LogitsRows { kAll, kLast, kNone };
 
+// One sequence's part of a step: its new tokens go to positions cache->length() onwards.
+struct SeqStep {
+  std::span<const int32_t> tokens;  // [T_i]
+  KvCache* cache = nullptr;
+  float* logits = nullptr;  // [T_i or 1, vocab] per `rows`
+  LogitsRows rows = LogitsRows::kLast;
+  float* hidden_out = nullptr;  // optional [T_i, d]: final-normed hidden states (MTP input)
+};
+
 struct ForwardArgs {
   std::span<const int32_t> tokens;  // [T], placed at positions cache->length() ...
   KvCache* cache = nullptr;
   Scratch* scratch = nullptr;
   float* logits = nullptr;  // [T or 1, vocab] per `rows`
   LogitsRows rows = LogitsRows::kAll;
-  float* hidden_out = nullptr;  // optional [T, d]: final-normed hidden states (MTP input)
+  float* hidden_out = nullptr;  // optional [T, d]
+};
+
+// Several sequences advanced in one pass (continuous batching): the projections and experts see all
+// rows at once, so each weight is read once per step; attention runs per sequence on its own cache.
+struct BatchArgs {
+  std::span<const SeqStep> seqs;
+  Scratch* scratch = nullptr;
 };
 
 class Model {
@@ -68,15 +92,15 @@ class Model {
   KvCache make_cache(int64_t capacity) const;
   // Runs the tokens through every layer, appending them to the cache.
   Status forward(const Context& ctx, const ForwardArgs& args) const;
+  Status forward_batch(const Context& ctx, const BatchArgs& args) const;
 
  private:
   void ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const;
-  void attention(const Context& ctx, const LayerWeights& lw, int64_t layer, KvCache& cache, Scratch& s,
-                 int64_t T) const;
-  void attend_absorbed(const Context& ctx, const MlaWeights& w, const float* cache_layer, Scratch& s,
-                       int64_t T, int64_t pos0) const;
-  void attend_naive(const Context& ctx, const MlaWeights& w, const float* cache_layer, Scratch& s, int64_t T,
-                    int64_t pos0) const;
+  Status validate(const BatchArgs& args) const;
+  void attention(const Context& ctx, const LayerWeights& lw, int64_t layer, std::span<const SeqStep> seqs,
+                 Scratch& s) const;
+  void attend_absorbed(const Context& ctx, const MlaWeights& w, std::span<const SeqRows> seqs, Scratch& s) const;
+  void attend_naive(const Context& ctx, const MlaWeights& w, const SeqRows& seq, Scratch& s) const;
   void mlp(const Context& ctx, const MlpWeights& w, const float* x, int64_t m, float* y, Scratch& s) const;
   void moe(const Context& ctx, const MoeWeights& w, int64_t T, Scratch& s) const;
   void route(const MoeWeights& w, int64_t T, Scratch& s) const;
