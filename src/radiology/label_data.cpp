@@ -75,7 +75,7 @@ LabelDef chexpert_lung_lesion() {
 
 LabelDef chexpert_lung_opacity() {
   return def("Lung Opacity",
-             {"opacit*", "opacification", "opacified", "infiltrat*", "airspace|air space ~1 disease|process",
+             {"opacit*", "opacification", "opacified", "infiltrat*", "airspace ~1 disease|process", "air space ~1 disease|process",
               "densit*", "hazy|haziness", "ground ~1 glass", "reticular*", "reticulonodular",
               "interstitial ~2 marking*|prominence|opacit*|pattern|thickening|disease|changes",
               "marking* ~3 prominent|increased|coarse*", "prominent|increased|coarse* ~2 marking*",
@@ -88,7 +88,7 @@ LabelDef chexpert_support_devices() {
   return def("Support Devices",
              {"tube|tubes", "endotracheal|ett|ngt|nasogastric|orogastric|enteric|feeding ~1 tube*",
               "tracheostomy|tracheotomy", "catheter*", "picc", "central|venous|jugular|subclavian|midline ~2 line*",
-              "port a cath|portacath|porta cath|port", "pacemaker*", "pacer*", "aicd|icd", "defibrillator*",
+              "port a cath", "portacath|port", "porta cath", "pacemaker*", "pacer*", "aicd|icd", "defibrillator*",
               "pacing|pacer|pacemaker ~2 lead*|wire*", "stent*", "drain|drains", "swan ~1 ganz",
               "valve ~1 replacement|prosthesis", "prosthetic ~2 valve*", "balloon ~1 pump", "iabp",
               "lvad", "monitor* ~2 lead*", "ecg|ekg ~1 lead*", "device*", "hardware", "sternotomy ~1 wire*"},
@@ -165,7 +165,7 @@ LabelSet builtin_chestxray14() {
       def("Consolidation", kConsolidation, {}, "Airspace consolidation"),
       def("Edema", kEdemaCore, kEdemaExcl, "Pulmonary edema"),
       def("Emphysema", {"emphysema*", "emphysematous"},
-          {"subcutaneous|soft tissue|mediastinal|interstitial|surgical ~2 emphysema"}, "Emphysema"),
+          {"subcutaneous|mediastinal|interstitial|surgical ~2 emphysema", "soft tissue ~1 emphysema"}, "Emphysema"),
       def("Fibrosis", {"fibros*", "fibrotic"}, {"cystic fibrosis"}, "Pulmonary fibrosis"),
       def("Pleural_Thickening",
           {"pleural ~3 thicken*", "thicken* ~4 pleura|pleural", "pleuroparenchymal ~2 thicken*",

@@ -19,7 +19,7 @@ constexpr std::array kCues = {
     CueEntry{CueKind::kPreNeg, "negative"},
     CueEntry{CueKind::kPreNeg, "free|clear ~1 of"},
     CueEntry{CueKind::kPreNeg, "absence of"},
-    CueEntry{CueKind::kPreNeg, "resolution|resolved|removal|removed|interval removal"},
+    CueEntry{CueKind::kPreNeg, "resolution|resolved|removal|removed"},
     CueEntry{CueKind::kPreNeg, "no longer"},
     CueEntry{CueKind::kPreNeg, "rather than"},
     CueEntry{CueKind::kPreNeg, "fails to reveal|show|demonstrate"},
@@ -50,24 +50,27 @@ constexpr std::array kCues = {
     CueEntry{CueKind::kPreUnc, "not ~1 definitely|clearly|certainly"},
     CueEntry{CueKind::kPreUnc, "not ~2 be ~1 excluded|ruled"},
     // Post-uncertainty.
-    CueEntry{CueKind::kPostUnc, "is|are ~1 possible|suspected|questioned|not excluded|uncertain"},
+    CueEntry{CueKind::kPostUnc, "is|are ~1 possible|suspected|questioned|uncertain"},
     CueEntry{CueKind::kPostUnc, "cannot|can ~2 be ~1 excluded|ruled"},
-    CueEntry{CueKind::kPostUnc, "not ~1 excluded|ruled out"},
+    CueEntry{CueKind::kPostUnc, "not ~1 excluded"},
+    CueEntry{CueKind::kPostUnc, "not ~1 ruled out"},
     CueEntry{CueKind::kPostUnc, "versus|vs"},
     CueEntry{CueKind::kPostUnc, "is|are ~1 not ~1 excluded"},
     // Pseudo-cues: look like a negation but negate nothing.
-    CueEntry{CueKind::kPseudo, "no|without|not ~2 change|changed|interval|significant ~1 change|"
-                               "increase|increased|decrease|decreased|worsening|improvement|"
-                               "progression|definite ~1 change"},
-    CueEntry{CueKind::kPseudo, "not only|not necessarily|no further"},
+    CueEntry{CueKind::kPseudo, "no|without|not ~2 change|changed|increase|increased|decrease|decreased|"
+                               "worsening|improvement|progression"},
+    CueEntry{CueKind::kPseudo, "no|without|not ~1 significant|interval|definite ~1 change|changed"},
+    CueEntry{CueKind::kPseudo, "not only|necessarily"},
+    CueEntry{CueKind::kPseudo, "no further"},
     CueEntry{CueKind::kPseudo, "not ~1 well ~1 seen|visualized|evaluated"},
     CueEntry{CueKind::kPseudo, "no ~1 other"},
     CueEntry{CueKind::kPseudo, "may|could ~1 be|represent ~1 due|related|secondary"},
     // Scope terminators.
     CueEntry{CueKind::kTerminator, "but|however|although|though|except|aside|apart|whereas|while|"
                                    "yet|nevertheless|which|besides|otherwise"},
-    CueEntry{CueKind::kTerminator, "other than|with the exception|there is|there are|"
-                                   "there has|there have|there remains|there remain"},
+    CueEntry{CueKind::kTerminator, "other than"},
+    CueEntry{CueKind::kTerminator, "with the exception"},
+    CueEntry{CueKind::kTerminator, "there is|are|has|have|remains|remain"},
 };
 
 // After a comma, these words open a new clause ("No pneumothorax, mild cardiomegaly"), which ends
