@@ -22,6 +22,8 @@ void fp8_e4m3_to_f32(const uint8_t* src, float* dst, int64_t n);
 namespace avx512 {
 // AVX-512 F/BW/VL only: FP32 arithmetic for both precisions (kBF16 emulated by rounding).
 void gemm(const GemmArgs& a);
+// Internal to gemm(): ActPrecision::kF32 with m >= a few rows, on transposed f32 weight panels.
+void gemm_f32_panels(const GemmArgs& a);
 // Needs AVX512_BF16 too: kBF16 products with BF16/FP8 weights and m >= 4 use vdpbf16ps.
 void gemm_bf16(const GemmArgs& a);
 float dot_f32(const float* a, const float* b, int64_t n);

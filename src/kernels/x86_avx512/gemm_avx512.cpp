@@ -25,6 +25,9 @@ constexpr int kLanes = 16;
 constexpr int kDecodeRows = 8;  // weight rows per tile when m == 1 (8 streams, 8 accumulators)
 constexpr int kRows = 4;        // weight rows per tile when m > 1
 constexpr int kActRows = 4;     // activation rows per tile when m > 1 (16 accumulators)
+// From this many activation rows on, kF32 uses gemm_f32_panels: converting and transposing a weight
+// panel once pays for itself, and broadcast FMAs avoid this file's per-output horizontal sums.
+constexpr int64_t kMinPanelRows = 4;
 
 // Everything a tile needs, resolved once per call.
 struct Plan {
@@ -241,7 +244,9 @@ void gemm(const GemmArgs& a) {
                .scale_cols = (w.cols + w.block_cols - 1) / w.block_cols,
                .y = a.y,
                .ldy = a.ldy};
-  if (a.precision == ActPrecision::kBF16) {
+  if (a.precision == ActPrecision::kF32 && a.m >= kMinPanelRows) {
+    gemm_f32_panels(a);
+  } else if (a.precision == ActPrecision::kBF16) {
     gemm_dtype<true>(a, p);
   } else {
     gemm_dtype<false>(a, p);

@@ -22,38 +22,6 @@ inline __m512i load_row_pairs(const WeightMatrix& w, int64_t row, int64_t k, int
   return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));  // exact: e4m3 fits in bf16
 }
 
-// In-place transpose of a 16 × 16 matrix of u32 held in 16 registers. Unpacks interleave row pairs
-// within 128-bit lanes, then 64-bit unpacks gather 4 rows of one column per lane, and two rounds of
-// 128-bit lane shuffles transpose the 4 × 4 grid of lanes.
-inline void transpose16(__m512i (&r)[16]) {
-  __m512i t[16];
-  RADSEEK_UNROLL
-  for (int p = 0; p < 8; ++p) {
-    t[2 * p] = _mm512_unpacklo_epi32(r[2 * p], r[2 * p + 1]);
-    t[2 * p + 1] = _mm512_unpackhi_epi32(r[2 * p], r[2 * p + 1]);
-  }
-  __m512i u[16];
-  RADSEEK_UNROLL
-  for (int q = 0; q < 4; ++q) {
-    u[4 * q + 0] = _mm512_unpacklo_epi64(t[4 * q], t[4 * q + 2]);
-    u[4 * q + 1] = _mm512_unpackhi_epi64(t[4 * q], t[4 * q + 2]);
-    u[4 * q + 2] = _mm512_unpacklo_epi64(t[4 * q + 1], t[4 * q + 3]);
-    u[4 * q + 3] = _mm512_unpackhi_epi64(t[4 * q + 1], t[4 * q + 3]);
-  }
-  // u[4q + c], lane L = rows 4q..4q+3 of column 4L + c.
-  RADSEEK_UNROLL
-  for (int c = 0; c < 4; ++c) {
-    const __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44);
-    const __m512i v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
-    const __m512i v2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
-    const __m512i v3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
-    r[0 + c] = _mm512_shuffle_i32x4(v0, v2, 0x88);
-    r[4 + c] = _mm512_shuffle_i32x4(v0, v2, 0xdd);
-    r[8 + c] = _mm512_shuffle_i32x4(v1, v3, 0x88);
-    r[12 + c] = _mm512_shuffle_i32x4(v1, v3, 0xdd);
-  }
-}
-
 }  // namespace
 
 void pack_a(const float* x, int64_t ldx, int64_t rows, int64_t rows_padded, int64_t k0, int64_t k1,
