@@ -3,8 +3,9 @@
 // with broadcast FMAs, so y columns lie across lanes and no horizontal sums are needed.
 //
 // Legend: m activation rows, k reduction length, n weight rows. Loop nest (outer to inner):
-//   k0  one chunk of ≤ 128 columns, never crossing an FP8 scale block (one scale per weight row);
-//   n0  a 32-row weight panel bp[k][32] f32 (16 KiB, L1), converted from the stored dtype;
+//   n0  32 weight rows;
+//   k0  one chunk of ≤ 128 columns, never crossing an FP8 scale block (one scale per weight row),
+//       converted from the stored dtype into the panel bp[k][32] f32 (16 KiB, L1);
 //   i   MR activation rows × 32 weight rows in 2·MR accumulators; then y (+)= acc · scale.
 // The panel is a bounded stack buffer refilled per chunk, not a copy of the matrix. Every product
 // is x · q in FP32 and each chunk's sum is multiplied by its block scale, as in the reference.
@@ -131,17 +132,19 @@ void gemm_panels(const GemmArgs& a) {
   const WeightMatrix& w = *a.w;
   alignas(64) float bp[kChunk * kPanel];
   alignas(64) float sv[kPanel];
-  for (int64_t k0 = 0; k0 < w.cols;) {
-    int64_t k1 = std::min(w.cols, k0 + kChunk);
-    if (D == DType::kF8E4M3) k1 = std::min(k1, (k0 / w.block_cols + 1) * w.block_cols);
-    for (int64_t n0 = a.n_begin; n0 < a.n_end; n0 += kPanel) {
+  // Panel-major: each weight row is read front to back (prefetch-friendly streams), and the
+  // panel's y block (m × 32) stays cached across its chunks.
+  for (int64_t n0 = a.n_begin; n0 < a.n_end; n0 += kPanel) {
+    for (int64_t k0 = 0; k0 < w.cols;) {
+      int64_t k1 = std::min(w.cols, k0 + kChunk);
+      if (D == DType::kF8E4M3) k1 = std::min(k1, (k0 / w.block_cols + 1) * w.block_cols);
       pack_panel<D>(w, n0, a.n_end, k0, k1 - k0, bp);
       panel_scales(w, n0, a.n_end, k0, sv);
       const PanelF32 p{.bp = bp, .sv = sv, .x = a.x + k0, .ldx = a.ldx, .kc = k1 - k0, .y = a.y + n0,
                        .ldy = a.ldy, .valid_n = a.n_end - n0, .first = k0 == 0};
       all_rows(p, a.m);
+      k0 = k1;
     }
-    k0 = k1;
   }
 }
 

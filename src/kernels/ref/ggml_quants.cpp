@@ -1,0 +1,170 @@
+#include "kernels/ref/ggml_quants.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/numeric.h"
+
+namespace radseek::kernels::ref {
+namespace {
+
+// Little-endian f16 at p (blocks are byte arrays; no alignment assumed).
+float load_f16(const uint8_t* p) { return fp16_to_f32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
+
+void store_f16(uint8_t* p, float v) {
+  const uint16_t h = f32_to_fp16(v);
+  p[0] = static_cast<uint8_t>(h);
+  p[1] = static_cast<uint8_t>(h >> 8);
+}
+
+}  // namespace
+
+void unpack_scale_min_k4(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {
+  // Sub-blocks 0..3 keep 6 bits in bytes 0..7; 4..7 put their low 4 bits in bytes 8..11 and their top
+  // 2 bits in the spare high bits of bytes 0..7 (ggml get_scale_min_k4).
+  if (j < 4) {
+    *scale = q[j] & 63;
+    *min = q[j + 4] & 63;
+  } else {
+    *scale = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+    *min = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
+  }
+}
+
+void dequantize_row_q4_0(const uint8_t* blocks, float* out, int64_t n) {
+  for (int64_t b = 0; b < n / kQK4_0; ++b) {
+    const uint8_t* blk = blocks + b * kBlockBytesQ4_0;
+    const float d = load_f16(blk);
+    const uint8_t* qs = blk + 2;
+    float* y = out + b * kQK4_0;
+    for (int j = 0; j < 16; ++j) {
+      y[j] = static_cast<float>((qs[j] & 0x0F) - 8) * d;
+      y[j + 16] = static_cast<float>((qs[j] >> 4) - 8) * d;
+    }
+  }
+}
+
+void dequantize_row_q8_0(const uint8_t* blocks, float* out, int64_t n) {
+  for (int64_t b = 0; b < n / kQK8_0; ++b) {
+    const uint8_t* blk = blocks + b * kBlockBytesQ8_0;
+    const float d = load_f16(blk);
+    for (int j = 0; j < 32; ++j) out[b * kQK8_0 + j] = static_cast<float>(static_cast<int8_t>(blk[2 + j])) * d;
+  }
+}
+
+void dequantize_row_q4_k(const uint8_t* blocks, float* out, int64_t n) {
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    const uint8_t* blk = blocks + b * kBlockBytesQ4_K;
+    const float d = load_f16(blk), dmin = load_f16(blk + 2);
+    const uint8_t* scales = blk + 4;
+    const uint8_t* q = blk + 16;
+    float* y = out + b * kQK_K;
+    // Four groups of 64: the low nibbles of 32 bytes form one sub-block, the high nibbles the next.
+    for (int g = 0, is = 0; g < 4; ++g, is += 2, q += 32) {
+      uint8_t sc = 0, m = 0;
+      unpack_scale_min_k4(is, scales, &sc, &m);
+      const float d1 = d * sc, m1 = dmin * m;
+      unpack_scale_min_k4(is + 1, scales, &sc, &m);
+      const float d2 = d * sc, m2 = dmin * m;
+      for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>(q[l] & 0xF) - m1;
+      for (int l = 0; l < 32; ++l) *y++ = d2 * static_cast<float>(q[l] >> 4) - m2;
+    }
+  }
+}
+
+void dequantize_row_q5_k(const uint8_t* blocks, float* out, int64_t n) {
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    const uint8_t* blk = blocks + b * kBlockBytesQ5_K;
+    const float d = load_f16(blk), dmin = load_f16(blk + 2);
+    const uint8_t* scales = blk + 4;
+    const uint8_t* qh = blk + 16;
+    const uint8_t* ql = blk + 48;
+    float* y = out + b * kQK_K;
+    // As Q4_K; bit 2g of qh[l] is the fifth bit of the low-nibble sub-block, bit 2g+1 of the high one.
+    uint8_t u1 = 1, u2 = 2;
+    for (int g = 0, is = 0; g < 4; ++g, is += 2, ql += 32, u1 <<= 2, u2 <<= 2) {
+      uint8_t sc = 0, m = 0;
+      unpack_scale_min_k4(is, scales, &sc, &m);
+      const float d1 = d * sc, m1 = dmin * m;
+      unpack_scale_min_k4(is + 1, scales, &sc, &m);
+      const float d2 = d * sc, m2 = dmin * m;
+      for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
+      for (int l = 0; l < 32; ++l) *y++ = d2 * static_cast<float>((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
+    }
+  }
+}
+
+void dequantize_row_q6_k(const uint8_t* blocks, float* out, int64_t n) {
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    const uint8_t* blk = blocks + b * kBlockBytesQ6_K;
+    const uint8_t* ql = blk;
+    const uint8_t* qh = blk + 128;
+    const auto* sc = reinterpret_cast<const int8_t*>(blk + 192);
+    const float d = load_f16(blk + 208);
+    float* y = out + b * kQK_K;
+    // Two halves of 128; in each, 32 ql bytes hold elements l and l+64 (low/high nibble), the next 32
+    // hold l+32 and l+96, and qh[l] carries the top two bits of all four.
+    for (int half = 0; half < 2; ++half, y += 128, ql += 64, qh += 32, sc += 8) {
+      for (int l = 0; l < 32; ++l) {
+        const int is = l / 16;
+        const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+        const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        y[l + 0] = d * sc[is + 0] * static_cast<float>(q1);
+        y[l + 32] = d * sc[is + 2] * static_cast<float>(q2);
+        y[l + 64] = d * sc[is + 4] * static_cast<float>(q3);
+        y[l + 96] = d * sc[is + 6] * static_cast<float>(q4);
+      }
+    }
+  }
+}
+
+void dequantize_row_f16(const uint8_t* data, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = load_f16(data + 2 * i);
+}
+
+void dequantize_row_bf16(const uint8_t* data, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(static_cast<uint16_t>(data[2 * i] | (data[2 * i + 1] << 8)));
+}
+
+void dequantize_row_f32(const uint8_t* data, float* out, int64_t n) {
+  std::memcpy(out, data, static_cast<size_t>(n) * sizeof(float));
+}
+
+void quantize_row_q4_0(const float* x, uint8_t* blocks, int64_t n) {
+  for (int64_t b = 0; b < n / kQK4_0; ++b, x += kQK4_0) {
+    // The signed value of largest magnitude maps to -8, so the full [-8, 7] range is used on that side
+    // (ggml quantize_row_q4_0_ref).
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < 32; ++j)
+      if (amax < std::fabs(x[j])) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
+    const float d = max / -8.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    uint8_t* blk = blocks + b * kBlockBytesQ4_0;
+    store_f16(blk, d);
+    for (int j = 0; j < 16; ++j) {
+      const int xi0 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j] * id + 8.5f)));
+      const int xi1 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + 8.5f)));
+      blk[2 + j] = static_cast<uint8_t>(xi0 | (xi1 << 4));
+    }
+  }
+}
+
+void quantize_row_q8_0(const float* x, uint8_t* blocks, int64_t n) {
+  for (int64_t b = 0; b < n / kQK8_0; ++b, x += kQK8_0) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    uint8_t* blk = blocks + b * kBlockBytesQ8_0;
+    store_f16(blk, d);
+    for (int j = 0; j < 32; ++j) blk[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(std::roundf(x[j] * id)));
+  }
+}
+
+}  // namespace radseek::kernels::ref
