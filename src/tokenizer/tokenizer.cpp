@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "base/mapped_file.h"
+#include "tokenizer/nfc.h"
 #include "tokenizer/utf8.h"
 
 namespace radseek::tokenizer {
@@ -15,6 +16,14 @@ Expected<std::optional<int32_t>> resolve_token(const Tokenizer& tok, const std::
   auto id = tok.token_to_id(*text);
   if (!id) return make_error(ErrorCode::kParse, file + ": " + field + ": \"" + *text + "\" is not a token of tokenizer.json");
   return std::optional<int32_t>(*id);
+}
+
+std::string apply_normalizer(NormalizerKind kind, std::string_view text) {
+  switch (kind) {
+    case NormalizerKind::kNfc:
+      return nfc_normalize(text);
+  }
+  return std::string(text);
 }
 
 }  // namespace
@@ -63,7 +72,12 @@ Expected<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json, std::s
 }
 
 Status Tokenizer::encode_plain(std::string_view text, std::vector<int32_t>& out) const {
-  // Normalization would go here (the parser only accepts an empty normalizer today).
+  std::string normalized;
+  if (!parts_.normalizers.empty()) {
+    normalized = std::string(text);
+    for (NormalizerKind n : parts_.normalizers) normalized = apply_normalizer(n, normalized);
+    text = normalized;
+  }
   auto pieces = parts_.pre_tokenizer.split(text);
   if (!pieces) return pieces.error();
   for (const std::string& piece : *pieces) parts_.bpe.encode_word(piece, out);

@@ -33,13 +33,18 @@ std::string type_of(const Json& step) {
   return it != step.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-Status check_normalizer(const Json& n, const std::string& file, const std::string& field) {
+Status parse_normalizer(const Json& n, const std::string& file, const std::string& field,
+                        std::vector<NormalizerKind>& out) {
   if (n.is_null()) return {};
   if (type_of(n) == "Sequence") {
     auto it = n.find("normalizers");
     if (it == n.end() || !it->is_array()) return field_error(file, field + ".normalizers", "expected an array");
     for (size_t i = 0; i < it->size(); ++i)
-      RADSEEK_TRY(check_normalizer((*it)[i], file, field + ".normalizers[" + std::to_string(i) + "]"));
+      RADSEEK_TRY(parse_normalizer((*it)[i], file, field + ".normalizers[" + std::to_string(i) + "]", out));
+    return {};
+  }
+  if (type_of(n) == "NFC") {
+    out.push_back(NormalizerKind::kNfc);
     return {};
   }
   return field_error(file, field, "normalizer type \"" + type_of(n) + "\" is not supported yet",
@@ -246,8 +251,8 @@ void fill_id_tables(const std::unordered_map<std::string, int32_t>& vocab, const
 Expected<TokenizerParts> parse_parts(std::string_view json_text, const std::string& file) {
   auto root = parse_json(json_text, file);
   if (!root) return root.error();
-  RADSEEK_TRY(check_normalizer(root->value("normalizer", Json()), file, "normalizer"));
   TokenizerParts parts;
+  RADSEEK_TRY(parse_normalizer(root->value("normalizer", Json()), file, "normalizer", parts.normalizers));
   auto pt = parse_pre_tokenizer(*root, file);
   if (!pt) return pt.error();
   parts.pre_tokenizer = std::move(*pt);

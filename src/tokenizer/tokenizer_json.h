@@ -15,10 +15,13 @@
 
 namespace radseek::tokenizer {
 
-// The HF `normalizer` must be empty for now (DeepSeek's is an empty Sequence); the parser names
-// any other step as unsupported. Qwen2's NFC would be applied to plain text runs, between the
-// added-token split and pre-tokenization (see Tokenizer::encode).
+// Text normalization steps of the HF `normalizer` (DeepSeek's is an empty Sequence, Qwen2's is NFC).
+// They apply to plain text runs, between the added-token split and pre-tokenization; the parser
+// names any other step as unsupported.
+enum class NormalizerKind { kNfc };
+
 struct TokenizerParts {
+  std::vector<NormalizerKind> normalizers;
   PreTokenizer pre_tokenizer;
   BpeModel bpe;
   std::vector<AddedToken> added_tokens;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "tokenizer/chat_template.h"
+#include "tokenizer/nfc.h"
 #include "tokenizer/stream_decoder.h"
 #include "tokenizer/tokenizer.h"
 
@@ -90,6 +91,22 @@ TEST(TokenizerReference, DeepSeekV3MatchesJavaScriptReference) {
 
 TEST(TokenizerReference, R1ThinkTagsMatchJavaScriptReference) {
   expect_matches_reference("deepseek_r1_tags", 100);
+}
+
+// NFC (used by Qwen2's tokenizer) against Node.js's String.prototype.normalize.
+TEST(TokenizerReference, NfcMatchesJavaScriptNormalize) {
+  const Json& ref = reference();
+  ASSERT_TRUE(ref.is_object() && ref.contains("nfc")) << "no reference from js/ensure_reference.sh (see its message above)";
+  ASSERT_GE(ref["nfc"].size(), 1000u);
+  int failures = 0;
+  for (const Json& c : ref["nfc"]) {
+    const auto in = c[0].get<std::string>();
+    const auto want = c[1].get<std::string>();
+    const std::string got = nfc_normalize(in);
+    if (got != want && ++failures <= 5)
+      ADD_FAILURE() << "nfc(" << Json(in).dump() << ") = " << Json(got).dump() << ", want " << Json(want).dump();
+  }
+  EXPECT_EQ(failures, 0) << "of " << ref["nfc"].size() << " cases";
 }
 
 // Facts of the real DeepSeek-V3 files (spec §4.1).

@@ -142,4 +142,25 @@ function thinkTexts(texts) {
   return texts.filter((t, i) => t.includes("think>") || i % 5 === 0);
 }
 
-module.exports = { build, thinkTexts };
+// Inputs for the NFC normalizer check: the corpus, its NFD and NFKD forms, and random sequences of
+// bases and combining marks (scripts and marks that predate Unicode 14, the tables' version).
+function nfcTexts(texts) {
+  const r = rng(7);
+  const bases = ["a", "e", "o", "u", "A", "C", "n", "s", "z", "α", "ω", "и", "е", "ᄀ", "ᄒ", "ᅡ", "ᅵ", "ᆨ", "ᆸ",
+    "가", "힣", "क", "ड", "ଓ", "ே", " ", "1", "中"];
+  const marks = ["\u0300", "\u0301", "\u0302", "\u0303", "\u0308", "\u030A", "\u0323", "\u0327", "\u0328",
+    "\u0345", "\u0591", "\u05B0", "\u05BC", "\u093C", "\u0B3E", "\u0BBE", "\u0CD5", "\u1AB0", "\u20D0",
+    "\u302A", "\u0F71", "\u0F72", "\u0344", "\u0340"];
+  const out = [];
+  for (const t of texts) out.push(t, t.normalize("NFD"), t.normalize("NFKD"));
+  for (let i = 0; i < 1500; ++i) {
+    let s = "";
+    const n = 1 + Math.floor(r() * 6);
+    for (let k = 0; k < n; ++k) s += r() < 0.45 ? pick(r, bases) : pick(r, marks);
+    out.push(s);
+  }
+  out.push("\u212B", "\u2126", "\u0958", "\u1E0A\u0323", "\u1E0C\u0307", "\u00C5\u0301", "\u0F73", "ᄀ\u1161\u11A8");
+  return out;
+}
+
+module.exports = { build, thinkTexts, nfcTexts };

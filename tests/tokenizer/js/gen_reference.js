@@ -60,6 +60,8 @@ function main() {
       { name: "deepseek_v3", tokenizer_json: v3File, cases: referenceCases(v3, texts) },
       { name: "deepseek_r1_tags", tokenizer_json: r1File, cases: referenceCases(r1Tok, corpus.thinkTexts(texts)) },
     ],
+    // String.prototype.normalize as the NFC oracle (ICU in Node.js).
+    nfc: corpus.nfcTexts(texts).map((t) => [t, t.normalize("NFC")]),
   };
   fs.writeFileSync(outPath, JSON.stringify(out));
 }
