@@ -149,10 +149,11 @@ TEST_P(GemmTest, RandomShapesMatchReference) {
   }
 }
 
-// Shapes of the real model class: several whole and partial 128-blocks, the decode (m = 1), the
-// small-batch and the prefill sizes of each path (AVX512_BF16 from m = 4, AMX from m = 16).
+// Shapes of the real model class: several whole and partial 128-blocks, and m for each path:
+// decode (1), register tiles (4), vdpbf16ps (12..15), f32 panels / AMX tiles (16 and up, past one
+// 64-row rounding block).
 TEST_P(GemmTest, BlockEdgesMatchReference) {
-  const int64_t ms[] = {1, 4, 16, 33, 70};
+  const int64_t ms[] = {1, 4, 13, 16, 33, 70};
   uint32_t seed = 7;
   for (DType d : {DType::kBF16, DType::kF8E4M3}) {
     for (ActPrecision p : kPrecisions) {

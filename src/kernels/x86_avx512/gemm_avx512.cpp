@@ -25,11 +25,6 @@ constexpr int kLanes = 16;
 constexpr int kDecodeRows = 8;  // weight rows per tile when m == 1 (8 streams, 8 accumulators)
 constexpr int kRows = 4;        // weight rows per tile when m > 1
 constexpr int kActRows = 4;     // activation rows per tile when m > 1 (16 accumulators)
-// From this many activation rows on, kF32 uses gemm_f32_panels: converting and transposing a weight
-// panel once pays for itself, and broadcast FMAs avoid this file's per-output horizontal sums.
-// Measured (n = k = 2048, one core): the panels win from m ≈ 16 (BF16 134 vs 113 GFLOP/s at m = 32,
-// FP8 77 vs 49) and lose below it (BF16 37 vs 79 at m = 4), where packing is not amortised.
-constexpr int64_t kMinPanelRows = 16;
 
 // Everything a tile needs, resolved once per call.
 struct Plan {
@@ -246,7 +241,7 @@ void gemm(const GemmArgs& a) {
                .scale_cols = (w.cols + w.block_cols - 1) / w.block_cols,
                .y = a.y,
                .ldy = a.ldy};
-  if (a.precision == ActPrecision::kF32 && a.m >= kMinPanelRows) {
+  if (a.m >= kMinPanelRows) {
     gemm_f32_panels(a);
   } else if (a.precision == ActPrecision::kBF16) {
     gemm_dtype<true>(a, p);

@@ -1,6 +1,8 @@
-// AVX-512 FP32 gemm for m >= kMinRows (prefill on the accuracy path, ActPrecision::kF32): weight
-// panels converted to f32 and transposed once per chunk, then multiplied by every activation row
-// with broadcast FMAs, so y columns lie across lanes and no horizontal sums are needed.
+// AVX-512 FP32-arithmetic gemm for prefill-sized m: weight panels converted to f32 and transposed
+// once per chunk, then multiplied by every activation row with broadcast FMAs, so y columns lie
+// across lanes and no horizontal sums are needed. Serves ActPrecision::kF32 (the accuracy path) and
+// kBF16 (activations rounded to bf16 first; products stay exact in f32, as in the reference) —
+// measured here, f32 FMAs on such panels outrun vdpbf16ps (≈140 vs ≈90 GFLOP/s per core).
 //
 // Legend: m activation rows, k reduction length, n weight rows. Loop nest (outer to inner):
 //   n0  32 weight rows;
@@ -23,6 +25,7 @@ namespace {
 constexpr int64_t kChunk = 128;  // k per chunk (one FP8 block)
 constexpr int64_t kPanel = 32;   // weight rows per panel: two 16-lane vectors
 constexpr int kMR = 8;           // activation rows per register tile (16 accumulators)
+constexpr int64_t kRoundRows = 64;  // kBF16: activation rows rounded per block (64 × 128 f32 = 32 KiB)
 
 struct PanelF32 {
   const float* bp;  // [kChunk][kPanel]
@@ -127,11 +130,37 @@ void all_rows(const PanelF32& p, int64_t m) {
   }
 }
 
+// x[rows, k0..k0+kc) rounded to bf16 precision into xb[rows][kChunk] (ActPrecision::kBF16).
+void round_rows(const float* x, int64_t ldx, int64_t rows, int64_t kc, float* xb) {
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t c = 0; c < kc; c += 16) {
+      const __mmask16 m = kc - c >= 16 ? 0xffff : static_cast<__mmask16>((1u << (kc - c)) - 1u);
+      _mm512_store_ps(xb + i * kChunk + c, round_to_bf16(_mm512_maskz_loadu_ps(m, x + i * ldx + c)));
+    }
+  }
+}
+
+// One (panel, chunk): all activation rows, in blocks of kRoundRows when they must be rounded first.
+void chunk_rows(const GemmArgs& a, PanelF32 p, float* xb) {
+  if (a.precision == ActPrecision::kF32) return all_rows(p, a.m);
+  const float* x = p.x;
+  float* y = p.y;
+  for (int64_t i0 = 0; i0 < a.m; i0 += kRoundRows) {
+    const int64_t rows = std::min(kRoundRows, a.m - i0);
+    round_rows(x + i0 * a.ldx, a.ldx, rows, p.kc, xb);
+    p.x = xb;
+    p.ldx = kChunk;
+    p.y = y + i0 * a.ldy;
+    all_rows(p, rows);
+  }
+}
+
 template <DType D>
 void gemm_panels(const GemmArgs& a) {
   const WeightMatrix& w = *a.w;
   alignas(64) float bp[kChunk * kPanel];
   alignas(64) float sv[kPanel];
+  alignas(64) float xb[kRoundRows * kChunk];
   // Panel-major: each weight row is read front to back (prefetch-friendly streams), and the
   // panel's y block (m × 32) stays cached across its chunks.
   for (int64_t n0 = a.n_begin; n0 < a.n_end; n0 += kPanel) {
@@ -142,7 +171,7 @@ void gemm_panels(const GemmArgs& a) {
       panel_scales(w, n0, a.n_end, k0, sv);
       const PanelF32 p{.bp = bp, .sv = sv, .x = a.x + k0, .ldx = a.ldx, .kc = k1 - k0, .y = a.y + n0,
                        .ldy = a.ldy, .valid_n = a.n_end - n0, .first = k0 == 0};
-      all_rows(p, a.m);
+      chunk_rows(a, p, xb);
       k0 = k1;
     }
   }
