@@ -1,5 +1,7 @@
 #include "cli/engine_options.h"
 
+#include "engine/chat.h"
+
 #include <cstdio>
 #include <iostream>
 
@@ -62,6 +64,47 @@ bool parse_id_list(const std::string& s, std::vector<int32_t>& out) {
     return false;
   }
   return true;
+}
+
+bool input_ids(const engine::Engine& eng, const InputIdsArgs& a, std::vector<int32_t>& ids) {
+  if (!a.ids_flag.empty()) return parse_id_list(a.ids_flag, ids);
+  const tokenizer::Tokenizer* tok = eng.tokenizer();
+  if (!tok) {
+    std::fprintf(stderr, "radseek: %s has no tokenizer.json; pass --ids instead of text\n",
+                 eng.model().checkpoint().dir().c_str());
+    return false;
+  }
+  auto enc = tok->encode(a.text, tokenizer::EncodeOptions{.add_bos = a.add_bos});
+  if (!enc) {
+    std::fprintf(stderr, "radseek: %s\n", enc.error().message.c_str());
+    return false;
+  }
+  ids = std::move(*enc);
+  if (ids.empty()) std::fprintf(stderr, "radseek: the text encodes to no tokens\n");
+  return !ids.empty();
+}
+
+void add_sampling_flags(CLI::App& cmd, SamplingFlags& f) {
+  cmd.add_option("--temperature", f.temperature, "Sampling temperature; 0 = greedy (default 0; R1 models: 0.6)");
+  cmd.add_option("--top-p", f.top_p, "Nucleus sampling mass (default 1; R1 models: 0.95)");
+  cmd.add_option("--top-k", f.top_k, "Keep the k most likely tokens (0 = off)");
+  cmd.add_option("--min-p", f.min_p, "Drop tokens below min_p x p(best) (0 = off)");
+  cmd.add_option("--seed", f.seed, "Sampling seed")->capture_default_str();
+}
+
+engine::SamplingParams resolve_sampling(const engine::Engine& eng, const SamplingFlags& f) {
+  engine::SamplingParams p;
+  auto kind = engine::resolve_chat_template(eng, std::nullopt);
+  using K = tokenizer::ChatTemplateKind;
+  if (kind.ok() && (*kind == K::kDeepSeekR1 || *kind == K::kDeepSeekR1Think || *kind == K::kDeepSeekR1Distill ||
+                    *kind == K::kDeepSeekR1_0528))
+    p = engine::r1_recommended_sampling();
+  if (f.temperature) p.temperature = *f.temperature;
+  if (f.top_p) p.top_p = *f.top_p;
+  if (f.top_k) p.top_k = *f.top_k;
+  if (f.min_p) p.min_p = *f.min_p;
+  p.seed = f.seed;
+  return p;
 }
 
 }  // namespace radseek::cli

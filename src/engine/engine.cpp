@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <cmath>
 #include <thread>
 
@@ -19,11 +20,30 @@ double log_sum_exp(const float* x, int64_t n) {
 Session::Session(const model::Model& m, int64_t capacity)
     : cache_(m.make_cache(capacity)), logits_(static_cast<size_t>(m.config().vocab_size)) {}
 
+Status Session::copy_prefix_from(const Session& src, int64_t n) {
+  const auto& a = src.cache_.shape();
+  const auto& b = cache_.shape();
+  if (a.n_layers != b.n_layers || a.kv_lora_rank != b.kv_lora_rank || a.rope_dim != b.rope_dim)
+    return make_error(ErrorCode::kInvalidArgument, "prefix cache from a different model");
+  if (n > src.length() || n > capacity())
+    return make_error(ErrorCode::kOutOfRange, "prefix of " + std::to_string(n) + " tokens does not fit");
+  const int64_t row = cache_.row_size();
+  for (int64_t l = 0; l < b.n_layers; ++l)
+    std::copy(src.cache_.layer(l), src.cache_.layer(l) + n * row, cache_.layer(l));
+  cache_.set_length(n);
+  return {};
+}
+
 Expected<std::unique_ptr<Engine>> Engine::load(const EngineOptions& opts) {
   auto m = model::Model::load(opts.model_dir);
   if (!m) return m.error();
   auto e = std::unique_ptr<Engine>(new Engine());
   e->model_ = std::move(*m);
+  if (std::filesystem::exists(std::filesystem::path(opts.model_dir) / "tokenizer.json")) {
+    auto tok = tokenizer::Tokenizer::load(opts.model_dir);
+    if (!tok) return tok.error();
+    e->tokenizer_ = std::move(*tok);
+  }
   int threads = opts.threads > 0 ? opts.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   e->pool_ = std::make_unique<ThreadPool>(threads);
   const kernels::Isa best = kernels::best_supported_isa(kernels::detect_cpu_features());
@@ -37,12 +57,24 @@ Expected<std::unique_ptr<Engine>> Engine::load(const EngineOptions& opts) {
 std::vector<int32_t> Engine::eos_ids() const {
   std::vector<int32_t> r;
   for (int64_t id : model_->config().eos_token_ids) r.push_back(static_cast<int32_t>(id));
+  // The tokenizer's EOS wins where config.json is stale (R1-Distill-Qwen keeps Qwen's old ids).
+  if (tokenizer_ && tokenizer_->eos_id() && std::find(r.begin(), r.end(), *tokenizer_->eos_id()) == r.end())
+    r.push_back(*tokenizer_->eos_id());
   return r;
 }
 
 Status Engine::feed(Session& s, std::span<const int32_t> ids) const {
   return model_->forward(ctx_, model::ForwardArgs{.tokens = ids, .cache = &s.cache(), .scratch = &s.scratch(),
                                                   .logits = s.logits_buffer().data(), .rows = model::LogitsRows::kLast});
+}
+
+Status Engine::feed_batch(model::Scratch& scratch, std::span<const BatchItem> items) const {
+  std::vector<model::SeqStep> steps;
+  steps.reserve(items.size());
+  for (const BatchItem& it : items)
+    steps.push_back(model::SeqStep{.tokens = it.tokens, .cache = &it.session->cache(),
+                                   .logits = it.session->logits_buffer().data(), .rows = model::LogitsRows::kLast});
+  return model_->forward_batch(ctx_, model::BatchArgs{.seqs = steps, .scratch = &scratch});
 }
 
 Expected<std::vector<PositionScore>> Engine::score(std::span<const int32_t> ids, int top_k) const {
@@ -86,6 +118,7 @@ Expected<GenerateResult> Engine::generate(Session& s, std::span<const int32_t> p
   if (!p.ignore_eos) for (int32_t e : eos_ids()) stops.push_back(e);
   r.finish_reason = "length";
   for (int64_t i = 0; i < p.max_new_tokens; ++i) {
+    if (p.logits_hook) p.logits_hook(r.ids, s.logits_buffer().data());
     const int32_t id = sampler.sample(s.last_logits());
     r.ids.push_back(id);
     const bool stop = std::find(stops.begin(), stops.end(), id) != stops.end();

@@ -15,6 +15,7 @@
 #include "engine/sampler.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
+#include "tokenizer/tokenizer.h"
 
 namespace radseek::engine {
 
@@ -37,6 +38,8 @@ class Session {
   model::Scratch& scratch() { return scratch_; }
   std::vector<float>& logits_buffer() { return logits_; }
   void reset() { cache_.set_length(0); }
+  // Reuses the first n cached tokens of `src` (a shared prompt prefix computed once).
+  Status copy_prefix_from(const Session& src, int64_t n);
 
  private:
   model::KvCache cache_;
@@ -63,6 +66,9 @@ struct GenerateParams {
   std::vector<int32_t> stop_ids;  // besides the model's EOS
   // Called after every generated token; return false to stop.
   std::function<bool(int32_t)> on_token;
+  // Called before each sampling with the ids generated so far and the logits [vocab]; may mask or
+  // force tokens (constrained answers, thinking budgets).
+  std::function<void(std::span<const int32_t>, float*)> logits_hook;
 };
 
 struct GenerateResult {
@@ -82,8 +88,18 @@ class Engine {
   const kernels::KernelTable& kernel_table() const { return kernels_; }
   int threads() const { return pool_->size(); }
 
+  // The model folder's tokenizer.json, or null when the folder has none (token ids only).
+  const tokenizer::Tokenizer* tokenizer() const { return tokenizer_ ? &*tokenizer_ : nullptr; }
+
   // Feeds tokens to the session (prefill or one decode step); the last position's logits are kept.
   Status feed(Session& s, std::span<const int32_t> ids) const;
+  // Advances several sessions in one forward pass (continuous batching); `scratch` belongs to the
+  // caller's scheduler thread.
+  struct BatchItem {
+    Session* session = nullptr;
+    std::span<const int32_t> tokens;
+  };
+  Status feed_batch(model::Scratch& scratch, std::span<const BatchItem> items) const;
   // Log-softmax over the whole vocabulary at every position of ids (FP32 unless the engine is BF16).
   Expected<std::vector<PositionScore>> score(std::span<const int32_t> ids, int top_k) const;
   Expected<GenerateResult> generate(Session& s, std::span<const int32_t> prompt, const GenerateParams& p) const;
@@ -95,6 +111,7 @@ class Engine {
   std::unique_ptr<ThreadPool> pool_;
   kernels::KernelTable kernels_;
   model::Context ctx_;
+  std::optional<tokenizer::Tokenizer> tokenizer_;
 };
 
 // Natural-log softmax helper: writes lse and returns it.
