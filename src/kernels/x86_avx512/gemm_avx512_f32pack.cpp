@@ -5,6 +5,7 @@
 // measured here, f32 FMAs on such panels outrun vdpbf16ps (≈140 vs ≈90 GFLOP/s per core).
 //
 // Legend: m activation rows, k reduction length, n weight rows. Loop nest (outer to inner):
+//   i0  a block of activation rows sized to stay in L2 (row_block);
 //   n0  32 weight rows;
 //   k0  one chunk of ≤ 128 columns, never crossing an FP8 scale block (one scale per weight row),
 //       converted from the stored dtype into the panel bp[k][32] f32 (16 KiB, L1);
@@ -155,24 +156,35 @@ void chunk_rows(const GemmArgs& a, PanelF32 p, float* xb) {
   }
 }
 
+// Activation rows per outer block: as many as keep their x rows (k floats each) within ~1 MiB of L2,
+// so each panel's passes over them hit L2, not L3; at least 32 so panel conversion stays amortised.
+int64_t row_block(int64_t k) { return std::clamp<int64_t>((int64_t{1} << 20) / (4 * k) / kMR * kMR, 32, 256); }
+
 template <DType D>
 void gemm_panels(const GemmArgs& a) {
   const WeightMatrix& w = *a.w;
   alignas(64) float bp[kChunk * kPanel];
   alignas(64) float sv[kPanel];
   alignas(64) float xb[kRoundRows * kChunk];
-  // Panel-major: each weight row is read front to back (prefetch-friendly streams), and the
-  // panel's y block (m × 32) stays cached across its chunks.
-  for (int64_t n0 = a.n_begin; n0 < a.n_end; n0 += kPanel) {
-    for (int64_t k0 = 0; k0 < w.cols;) {
-      int64_t k1 = std::min(w.cols, k0 + kChunk);
-      if (D == DType::kF8E4M3) k1 = std::min(k1, (k0 / w.block_cols + 1) * w.block_cols);
-      pack_panel<D>(w, n0, a.n_end, k0, k1 - k0, bp);
-      panel_scales(w, n0, a.n_end, k0, sv);
-      const PanelF32 p{.bp = bp, .sv = sv, .x = a.x + k0, .ldx = a.ldx, .kc = k1 - k0, .y = a.y + n0,
-                       .ldy = a.ldy, .valid_n = a.n_end - n0, .first = k0 == 0};
-      chunk_rows(a, p, xb);
-      k0 = k1;
+  const int64_t rb = row_block(w.cols);
+  for (int64_t i0 = 0; i0 < a.m; i0 += rb) {
+    GemmArgs block = a;
+    block.x = a.x + i0 * a.ldx;
+    block.y = a.y + i0 * a.ldy;
+    block.m = std::min(rb, a.m - i0);
+    // Panel-major: each weight row is read front to back (prefetch-friendly streams), and the
+    // panel's y block stays cached across its chunks.
+    for (int64_t n0 = a.n_begin; n0 < a.n_end; n0 += kPanel) {
+      for (int64_t k0 = 0; k0 < w.cols;) {
+        int64_t k1 = std::min(w.cols, k0 + kChunk);
+        if (D == DType::kF8E4M3) k1 = std::min(k1, (k0 / w.block_cols + 1) * w.block_cols);
+        pack_panel<D>(w, n0, a.n_end, k0, k1 - k0, bp);
+        panel_scales(w, n0, a.n_end, k0, sv);
+        const PanelF32 p{.bp = bp, .sv = sv, .x = block.x + k0, .ldx = a.ldx, .kc = k1 - k0, .y = block.y + n0,
+                         .ldy = a.ldy, .valid_n = a.n_end - n0, .first = k0 == 0};
+        chunk_rows(block, p, xb);
+        k0 = k1;
+      }
     }
   }
 }
