@@ -20,7 +20,8 @@ void fp8_e4m3_to_f32(const uint8_t* src, float* dst, int64_t n);
 }  // namespace avx2
 
 namespace avx512 {
-// AVX-512 F/BW/VL only: FP32 arithmetic for both precisions (kBF16 emulated by rounding).
+// AVX-512 F/BW/VL only: FP32 arithmetic for both precisions (kBF16 emulated by rounding); register
+// tiles below kMinPanelRows activation rows, f32 weight panels from there on.
 void gemm(const GemmArgs& a);
 // Prefill-sized m, either precision, on transposed f32 weight panels (used by gemm and gemm_bf16).
 void gemm_f32_panels(const GemmArgs& a);
@@ -28,7 +29,8 @@ void gemm_f32_panels(const GemmArgs& a);
 // one core): the panels win from m ≈ 16 (BF16 134 vs 113 GFLOP/s at m = 32, FP8 77 vs 49) and lose
 // below it (BF16 37 vs 79 at m = 4), where converting a panel is not amortised.
 inline constexpr int64_t kMinPanelRows = 16;
-// Needs AVX512_BF16 too: kBF16 products with BF16/FP8 weights and m >= 4 use vdpbf16ps.
+// Needs AVX512_BF16 too: as gemm, except kBF16 products with BF16/FP8 weights and 12 <= m < 16 use
+// vdpbf16ps (the only band where it measured faster than the FP32 kernels on this machine).
 void gemm_bf16(const GemmArgs& a);
 float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f32(float alpha, const float* x, float* y, int64_t n);
