@@ -54,7 +54,11 @@ void dequant_rows(const kernels::WeightMatrix& w, int64_t row0, int64_t n_rows, 
       case DType::kF8E4M3: {
         const uint8_t* src = static_cast<const uint8_t*>(w.data) + row * k;
         const float* srow = w.block_scale + (row / w.block_rows) * scale_cols;
-        for (int64_t j = 0; j < k; ++j) o[j] = fp8_e4m3_to_f32(src[j]) * srow[j / w.block_cols];
+        for (int64_t b = 0; b < scale_cols; ++b) {
+          const float sc = srow[b];
+          const int64_t j1 = std::min(k, (b + 1) * w.block_cols);
+          for (int64_t j = b * w.block_cols; j < j1; ++j) o[j] = kFp8E4M3Table.v[src[j]] * sc;
+        }
         break;
       }
       default: std::fill(o, o + k, 0.0f);
