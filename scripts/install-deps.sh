@@ -3,7 +3,8 @@
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config git
       nlohmann-json3-dev libpcre2-dev libcli11-dev libcpp-httplib-dev libssl-dev libcurl4-openssl-dev
-      libgtest-dev libgmock-dev libbenchmark-dev clang)
+      libgtest-dev libgmock-dev libbenchmark-dev clang
+      libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes for scripts/fuzz.sh (only "recommended" by clang)
 # Node.js runs the reference tokenizer in the tests; nodesource builds ship npm inside nodejs.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
