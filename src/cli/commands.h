@@ -11,6 +11,7 @@ void register_score(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_gen_checkpoint(CLI::App& app);
 void register_chat(CLI::App& app);
+void register_bench(CLI::App& app);
 
 // Tokenizer commands (cmd_tokenize.cpp).
 void register_tokenize(CLI::App& app);

@@ -55,3 +55,53 @@ int64_t mha_cache_bytes_per_token(const format::ModelConfig& c, int64_t elem_byt
 }
 
 }  // namespace radseek::model
+
+#include "model/weights.h"
+
+namespace radseek::model {
+namespace {
+
+int64_t bytes(const WeightMatrix& w) {
+  int64_t b = w.rows * w.cols * static_cast<int64_t>(dtype_size(w.dtype));
+  if (w.block_scale)
+    b += ((w.rows + w.block_rows - 1) / w.block_rows) * ((w.cols + w.block_cols - 1) / w.block_cols) * 4;
+  return b;
+}
+
+int64_t bytes(const MlpWeights& m) { return bytes(m.gate_proj) + bytes(m.up_proj) + bytes(m.down_proj); }
+
+int64_t bytes(const MlaWeights& a) {
+  int64_t b = bytes(a.kv_a_proj_with_mqa) + bytes(a.kv_b_proj) + bytes(a.o_proj);
+  if (a.q_a_proj) b += bytes(*a.q_a_proj) + bytes(*a.q_b_proj);
+  if (a.q_proj) b += bytes(*a.q_proj);
+  return b;
+}
+
+}  // namespace
+
+TokenBytes weight_bytes_per_token(const ModelWeights& w, const format::ModelConfig& c) {
+  TokenBytes t;
+  const int64_t row = bytes(w.embed_tokens) / std::max<int64_t>(w.embed_tokens.rows, 1);
+  t.per_token = row + bytes(w.lm_head);
+  t.total_weights = bytes(w.embed_tokens) + (w.lm_head.data == w.embed_tokens.data ? 0 : bytes(w.lm_head));
+  for (const LayerWeights& l : w.layers) {
+    const int64_t attn = bytes(l.attn);
+    t.per_token += attn;
+    t.total_weights += attn;
+    if (l.mlp) {
+      t.per_token += bytes(*l.mlp);
+      t.total_weights += bytes(*l.mlp);
+    }
+    if (l.moe) {
+      int64_t fixed = bytes(l.moe->gate) + (l.moe->shared_experts ? bytes(*l.moe->shared_experts) : 0);
+      int64_t experts = 0;
+      for (const auto& e : l.moe->experts) experts += bytes(e);
+      const int64_t per_expert = l.moe->experts.empty() ? 0 : experts / static_cast<int64_t>(l.moe->experts.size());
+      t.per_token += fixed + c.num_experts_per_tok * per_expert;
+      t.total_weights += fixed + experts;
+    }
+  }
+  return t;
+}
+
+}  // namespace radseek::model

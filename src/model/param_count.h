@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include <algorithm>
+
 #include "format/hf_config.h"
 
 namespace radseek::model {
@@ -28,5 +30,19 @@ ParamCounts count_params(const format::ModelConfig& c);
 // full multi-head K/V caching would need for comparison.
 int64_t mla_cache_bytes_per_token(const format::ModelConfig& c, int64_t elem_bytes);
 int64_t mha_cache_bytes_per_token(const format::ModelConfig& c, int64_t elem_bytes);
+
+}  // namespace radseek::model
+
+namespace radseek::model {
+
+struct ModelWeights;
+
+// Bytes of stored weights (incl. FP8 block scales) one decoded token reads: every non-expert matrix,
+// the k routed experts of each MoE layer, the lm_head, and one embedding row.
+struct TokenBytes {
+  int64_t per_token = 0;
+  int64_t total_weights = 0;  // every loaded matrix (main model)
+};
+TokenBytes weight_bytes_per_token(const ModelWeights& w, const format::ModelConfig& c);
 
 }  // namespace radseek::model

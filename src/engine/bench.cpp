@@ -1,0 +1,139 @@
+#include "engine/bench.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#include "base/timer.h"
+#include "model/linear.h"
+#include "model/param_count.h"
+
+namespace radseek::engine {
+namespace {
+
+// Larger than any last-level cache by far, so the sum streams from DRAM.
+constexpr size_t kBandwidthBytes = size_t{1} << 30;
+
+int64_t rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  return 0;
+}
+
+// Best of three full reads of a 1 GiB buffer, split over the engine's threads.
+double measure_bandwidth(const Engine& e) {
+  const size_t n = kBandwidthBytes / sizeof(float);
+  std::vector<float> buf(n, 1.0f);
+  const model::Context& ctx = e.context();
+  const int threads = ctx.pool->size();
+  const int64_t chunk = static_cast<int64_t>(n) / threads;
+  std::vector<float> sink(static_cast<size_t>(threads));
+  double best = 0.0;
+  for (int rep = 0; rep < 3; ++rep) {
+    Timer t;
+    ctx.pool->parallel_for(threads, [&](int64_t i, int) {
+      const float* p = buf.data() + i * chunk;
+      sink[i] = ctx.kernels->dot_f32(p, p, chunk);  // one stream: both operands are the same memory
+    });
+    best = std::max(best, static_cast<double>(kBandwidthBytes) / t.seconds() / 1e9);
+  }
+  return best;
+}
+
+// Throughput of the kernels on a BF16 2048×2048 matrix with 256 activation rows (prefill shape).
+double measure_matmul(const Engine& e) {
+  const int64_t n = 2048, k = 2048, m = 256;
+  std::vector<uint16_t> w(static_cast<size_t>(n * k), 0x3c00);  // bf16 1.0 / 128
+  std::vector<float> x(static_cast<size_t>(m * k), 0.01f), y(static_cast<size_t>(m * n));
+  const kernels::WeightMatrix wm{.dtype = DType::kBF16, .data = w.data(), .rows = n, .cols = k};
+  double best = 0.0;
+  for (int rep = 0; rep < 3; ++rep) {
+    Timer t;
+    model::linear(e.context(), {.x = x.data(), .m = m, .ldx = k, .w = &wm, .y = y.data(), .ldy = n});
+    best = std::max(best, 2.0 * m * n * k / t.seconds() / 1e9);
+  }
+  return best;
+}
+
+// A cache holding `len` tokens of synthetic latents: the decode cost at long context depends on the
+// length, not the values, so the prompt need not be computed.
+void fill_cache(Session& s, int64_t len, uint64_t seed) {
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  auto& c = s.cache();
+  for (int64_t l = 0; l < c.shape().n_layers; ++l) {
+    float* p = c.layer(l);
+    for (int64_t i = 0; i < len * c.row_size(); ++i) p[i] = u(rng);
+  }
+  c.set_length(len);
+}
+
+Status decode_steps(const Engine& e, Session& s, int64_t n, double& seconds) {
+  int32_t id = argmax(s.last_logits(), e.model().config().vocab_size);
+  Timer t;
+  for (int64_t i = 0; i < n; ++i) {
+    RADSEEK_TRY(e.feed(s, std::span(&id, 1)));
+    id = argmax(s.last_logits(), e.model().config().vocab_size);
+  }
+  seconds = t.seconds();
+  return {};
+}
+
+}  // namespace
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+Expected<BenchResult> run_bench(const Engine& e, const BenchParams& p) {
+  BenchResult r;
+  const auto& cfg = e.model().config();
+  const auto tb = model::weight_bytes_per_token(e.model().weights(), cfg);
+  r.weight_bytes_per_token = tb.per_token;
+  r.weight_bytes_total = tb.total_weights;
+  r.flops_per_token = 2.0 * static_cast<double>(model::count_params(cfg).active_per_token - cfg.hidden_size * cfg.vocab_size);
+  r.threads = e.threads();
+  r.isa = kernels::isa_name(e.kernel_table().isa);
+  auto say = [&](const std::string& s) { if (p.progress) p.progress(s); };
+  say("measuring memory bandwidth");
+  r.bandwidth_gbs = measure_bandwidth(e);
+  say("measuring matrix throughput");
+  r.matmul_gflops = measure_matmul(e);
+  std::mt19937 rng(static_cast<uint32_t>(p.seed));
+  std::vector<int32_t> prompt(static_cast<size_t>(p.prompt_tokens));
+  for (auto& id : prompt) id = static_cast<int32_t>(rng() % static_cast<uint32_t>(cfg.vocab_size));
+  Session s(e.model(), p.prompt_tokens + p.gen_tokens + 1);
+  r.kv_cache_bytes = static_cast<int64_t>(s.cache().bytes());
+  for (int64_t rep = 0; rep < p.repeats; ++rep) {
+    say("repeat " + std::to_string(rep + 1) + "/" + std::to_string(p.repeats));
+    s.reset();
+    Timer t;
+    RADSEEK_TRY(e.feed(s, prompt));
+    r.pp_tps.push_back(p.prompt_tokens / t.seconds());
+    double sec = 0.0;
+    RADSEEK_TRY(decode_steps(e, s, p.gen_tokens, sec));
+    r.tg_tps.push_back(p.gen_tokens / sec);
+  }
+  if (p.long_context > 0) {
+    Session ls(e.model(), p.long_context + 17);
+    for (int64_t rep = 0; rep < std::min<int64_t>(p.repeats, 3); ++rep) {
+      say("decode at context " + std::to_string(p.long_context));
+      fill_cache(ls, p.long_context, p.seed + rep);
+      const int32_t first = prompt[0];
+      RADSEEK_TRY(e.feed(ls, std::span(&first, 1)));
+      double sec = 0.0;
+      RADSEEK_TRY(decode_steps(e, ls, 16, sec));
+      r.tg_long_tps.push_back(16 / sec);
+    }
+  }
+  r.rss_bytes = rss_bytes();
+  return r;
+}
+
+}  // namespace radseek::engine
