@@ -13,7 +13,7 @@ namespace radseek::tokenizer {
 
 struct AddedToken {
   int32_t id = 0;
-  std::string content;
+  std::string content = {};
   bool special = false;  // skipped by decode when DecodeOptions::skip_special_tokens
   bool lstrip = false;   // swallows whitespace on its left
   bool rstrip = false;   // swallows whitespace on its right

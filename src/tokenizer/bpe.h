@@ -23,10 +23,10 @@ class BpeModel {
  public:
   struct Params {
     // vocab entries whose text decodes from the byte-level alphabet, keyed by their raw bytes
-    std::unordered_map<std::string, int32_t> bytes_to_id;
-    std::vector<BpeMerge> merges;  // in rank order (index = rank)
+    std::unordered_map<std::string, int32_t> bytes_to_id = {};
+    std::vector<BpeMerge> merges = {};  // in rank order (index = rank)
     bool ignore_merges = false;    // a whole pre-token that is a vocab entry is emitted as is
-    std::optional<int32_t> unk_id;  // for a byte without a vocab entry; dropped when absent (as HF)
+    std::optional<int32_t> unk_id = {};  // for a byte without a vocab entry; dropped when absent (as HF)
   };
   explicit BpeModel(Params params);
   BpeModel() = default;

@@ -87,7 +87,7 @@ namespace {
 struct V3Style {
   bool last_system_only = false;  // R1-Distill keeps only the last system message
   bool strip_reasoning = false;   // R1: earlier answers lose their "...</think>" part
-  std::string_view prompt_suffix;  // after "A" in the generation prompt ("<think>\n" when forced)
+  std::string_view prompt_suffix = {};  // after "A" in the generation prompt ("<think>\n" when forced)
 };
 
 // V3 (Dec 2024), R1 and R1-Distill (spec §5.1, §5.2). The official templates never reset the

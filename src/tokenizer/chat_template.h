@@ -33,17 +33,17 @@ Expected<ChatTemplateKind> detect_chat_template(std::string_view jinja_source);
 
 struct ToolCall {
   std::string type = "function";
-  std::string name;
-  std::string arguments;  // JSON text, rendered verbatim
+  std::string name = {};
+  std::string arguments = {};  // JSON text, rendered verbatim
 };
 
 struct ChatMessage {
-  std::string role;  // "system", "user", "assistant" or "tool"
-  std::string content;
+  std::string role = {};  // "system", "user", "assistant" or "tool"
+  std::string content = {};
   // Reasoning of an earlier assistant turn. Never rendered: every DeepSeek template drops past
   // reasoning (R1's strip the text up to "</think>" from content as well).
-  std::optional<std::string> reasoning;
-  std::vector<ToolCall> tool_calls;  // assistant only
+  std::optional<std::string> reasoning = {};
+  std::vector<ToolCall> tool_calls = {};  // assistant only
 };
 
 struct RenderOptions {

@@ -37,7 +37,7 @@ class Regex {
 enum class SplitBehavior { kIsolated, kRemoved, kMergedWithPrevious, kMergedWithNext, kContiguous };
 
 struct SplitStep {
-  Regex regex;
+  Regex regex = {};
   SplitBehavior behavior = SplitBehavior::kIsolated;
   bool invert = false;  // split on what does NOT match
 };
@@ -47,7 +47,7 @@ struct SplitStep {
 struct ByteLevelStep {
   bool add_prefix_space = false;
   bool use_regex = false;
-  std::unique_ptr<Regex> gpt2_regex;  // set when use_regex
+  std::unique_ptr<Regex> gpt2_regex = nullptr;  // set when use_regex
 };
 
 class PreTokenizer {

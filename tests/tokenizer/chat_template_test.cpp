@@ -3,9 +3,6 @@
 
 #include <gtest/gtest.h>
 
-// GCC 12 flags designated initializers that leave defaulted members out; that is the point of them.
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-
 namespace radseek::tokenizer {
 namespace {
 

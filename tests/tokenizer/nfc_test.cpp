@@ -5,9 +5,6 @@
 #include "tiny_tokenizer.h"
 #include "tokenizer/tokenizer.h"
 
-// GCC 12 flags designated initializers that leave defaulted members out; that is the point of them.
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-
 namespace radseek::tokenizer {
 namespace {
 

@@ -17,9 +17,6 @@
 #include "tokenizer/stream_decoder.h"
 #include "tokenizer/tokenizer.h"
 
-// GCC 12 flags designated initializers that leave defaulted members out; that is the point of them.
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-
 namespace radseek::tokenizer {
 namespace {
 

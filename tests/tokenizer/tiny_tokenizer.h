@@ -13,10 +13,10 @@
 namespace radseek::tokenizer::testing {
 
 struct TinySpec {
-  std::vector<std::pair<std::string, std::string>> merges;  // raw-byte strings, in rank order
-  std::vector<std::string> extra_vocab;                      // raw-byte strings without a merge path
+  std::vector<std::pair<std::string, std::string>> merges = {};  // raw-byte strings, in rank order
+  std::vector<std::string> extra_vocab = {};                     // raw-byte strings without a merge path
   nlohmann::json added_tokens = nlohmann::json::array();
-  std::vector<std::string> split_regexes;                    // Split steps (Isolated), in order
+  std::vector<std::string> split_regexes = {};                   // Split steps (Isolated), in order
   bool ignore_merges = false;
 };
 
