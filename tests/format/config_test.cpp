@@ -67,8 +67,8 @@ TEST(Config, NotJson) {
 }
 
 TEST(Config, UnknownModelType) {
-  const auto msg = error_with({{"model_type", "llama"}});
-  EXPECT_THAT(msg, AllOf(HasSubstr(kLabel), HasSubstr("model_type 'llama'"), HasSubstr("deepseek_v3")));
+  const auto msg = error_with({{"model_type", "bert"}});
+  EXPECT_THAT(msg, AllOf(HasSubstr(kLabel), HasSubstr("model_type 'bert'"), HasSubstr("deepseek_v3")));
   EXPECT_THAT(error_with({{"model_type", nullptr}}), AllOf(HasSubstr("'model_type'"), HasSubstr("required")));
   EXPECT_THAT(error_with({{"model_type", 3}}), HasSubstr("'model_type' must be a string, got number 3"));
 }
