@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "model/checkpoint_gen.h"
+#include "train/tokenizer_files.h"
 
 namespace radseek::cli {
 namespace {
@@ -20,6 +21,7 @@ struct GenFlags {
   int64_t layers = 0;
   uint64_t seed = 1;
   bool no_mtp = false;
+  bool with_tokenizer = false;
   double shard_gb = 4.0;
 };
 
@@ -58,6 +60,12 @@ int run_gen(const GenFlags& f) {
     std::fprintf(stderr, "radseek gen-checkpoint: %s\n", st.error().message.c_str());
     return 1;
   }
+  if (f.with_tokenizer) {
+    if (auto tk = train::write_byte_level_tokenizer(f.out); !tk) {
+      std::fprintf(stderr, "radseek gen-checkpoint: %s\n", tk.error().message.c_str());
+      return 1;
+    }
+  }
   std::fprintf(stderr, "wrote %s in %.1f s\n", f.out.c_str(), t.seconds());
   return 0;
 }
@@ -76,6 +84,8 @@ void register_gen_checkpoint(CLI::App& app) {
   cmd->add_option("--seed", f->seed, "Random seed")->capture_default_str();
   cmd->add_option("--shard-gb", f->shard_gb, "Maximum shard size in GB")->capture_default_str();
   cmd->add_flag("--no-mtp", f->no_mtp, "Leave out the MTP module");
+  cmd->add_flag("--with-tokenizer", f->with_tokenizer,
+                "Also write a byte-level tokenizer.json + tokenizer_config.json (no merges, DeepSeek-R1 chat tokens)");
   cmd->footer("Examples:\n  radseek gen-checkpoint --preset tiny-v3 --dtype fp8 -o /tmp/tiny\n"
               "  radseek gen-checkpoint --preset v2-lite --layers 8 --dtype bf16 -o /data/v2lite8-bf16");
   cmd->callback([f] { std::exit(run_gen(*f)); });

@@ -22,4 +22,7 @@ void register_classify(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_synth(CLI::App& app);
 
+// Training (cmd_train.cpp): tokenizer, pretrain, sft.
+void register_train(CLI::App& app);
+
 }  // namespace radseek::cli
