@@ -10,6 +10,7 @@ void register_info(CLI::App& app);
 void register_score(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_gen_checkpoint(CLI::App& app);
+void register_quantize(CLI::App& app);
 void register_chat(CLI::App& app);
 void register_bench(CLI::App& app);
 

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   radseek::cli::register_chat(app);
   radseek::cli::register_bench(app);
   radseek::cli::register_gen_checkpoint(app);
+  radseek::cli::register_quantize(app);
   radseek::cli::register_tokenize(app);
   radseek::cli::register_detokenize(app);
   radseek::cli::register_classify(app);

@@ -109,7 +109,22 @@ Status parse_quantization(const json& j, const std::string& label, std::optional
   QuantizationConfig qc;
   RADSEEK_TRY(r.str_field("quant_method", qc.quant_method, true));
   if (qc.quant_method != "fp8")
-    return make_error(ErrorCode::kUnsupported, label + ": quantization_config.quant_method '" + qc.quant_method + "' is not supported (expected 'fp8')");
+// radseek's integer formats (kernels.h WeightMatrix): bits 8 or 4, groups of 32 columns — the only
+// group size the kernels implement, so any other is refused rather than misread.
+Status parse_radseek_quantization(const Reader& r, const std::string& label, QuantizationConfig& qc,
+                                  std::optional<QuantizationConfig>& out) {
+  RADSEEK_TRY(r.int_field("bits", qc.bits, true, 4, 8));
+  if (qc.bits != 8 && qc.bits != 4)
+    return make_error(ErrorCode::kUnsupported, label + ": quantization_config.bits " + std::to_string(qc.bits) + " is not supported (expected 8 or 4)");
+  RADSEEK_TRY(r.int_field("group_size", qc.group_size, true, 1));
+  if (qc.group_size != 32)
+    return make_error(ErrorCode::kUnsupported, label + ": quantization_config.group_size " + std::to_string(qc.group_size) +
+                                                   " is not supported (expected 32)");
+  out = qc;
+  return {};
+}
+
+    return make_error(ErrorCode::kUnsupported, label + ": quantization_config.quant_method '" + qc.quant_method + "' is not supported (expected 'fp8' or 'radseek')");
   RADSEEK_TRY(r.str_field("fmt", qc.fmt, false));
   if (!qc.fmt.empty() && qc.fmt != "e4m3")
     return make_error(ErrorCode::kUnsupported, label + ": quantization_config.fmt '" + qc.fmt + "' is not supported (expected 'e4m3')");
@@ -118,6 +133,7 @@ Status parse_quantization(const json& j, const std::string& label, std::optional
     const json& b = q["weight_block_size"];
     auto in_range = [](const json& v) {
       return v.is_number_integer() && v.get<int64_t>() > 0 && v.get<int64_t>() <= kMaxDim &&
+  if (qc.quant_method == "radseek") return parse_radseek_quantization(r, label, qc, out);
              !(v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(kMaxDim));
     };
     if (!b.is_array() || b.size() != 2 || !in_range(b[0]) || !in_range(b[1]))

@@ -26,7 +26,7 @@ struct RopeScaling {
 };
 
 struct QuantizationConfig {
-  std::string quant_method;  // "fp8" or empty
+  std::string quant_method;  // "fp8", "radseek" (integer groups, `radseek quantize`) or empty
   std::string fmt;           // "e4m3"
   int64_t block_rows = 128;  // weight_block_size[0]
   int64_t block_cols = 128;  // weight_block_size[1]
@@ -34,6 +34,10 @@ struct QuantizationConfig {
 };
 
 struct ModelConfig {
+  // quant_method "radseek": matrices stored as Q8 (bits 8) or Q4 (bits 4) with one F32 scale per
+  // group_size columns (kernels.h WeightMatrix); others left in their float dtype.
+  int64_t bits = 0;
+  int64_t group_size = 0;
   ModelType model_type = ModelType::kDeepseekV3;
   std::string model_type_name;
   int64_t vocab_size = 0;

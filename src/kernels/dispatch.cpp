@@ -68,6 +68,8 @@ KernelTable reference_kernels() {
   KernelTable t;
   t.isa = Isa::kScalar;
   t.gemm = ref::gemm;
+  t.gemm_q = ref::gemm;
+  t.gemv_t = ref::gemv_t;
   t.dot_f32 = ref::dot_f32;
   t.axpy_f32 = ref::axpy_f32;
   t.rmsnorm_f32 = ref::rmsnorm_f32;
@@ -84,6 +86,8 @@ KernelTable make_kernel_table(Isa isa) {
   t.isa = isa;
   if (isa >= Isa::kAvx2) {
     t.gemm = avx2::gemm;
+    t.gemv_t = avx2::gemv_t;
+    t.gemm_q = avx2::gemm_q;
     t.dot_f32 = avx2::dot_f32;
     t.axpy_f32 = avx2::axpy_f32;
     t.rmsnorm_f32 = avx2::rmsnorm_f32;
@@ -93,6 +97,8 @@ KernelTable make_kernel_table(Isa isa) {
   const CpuFeatures f = detect_cpu_features();
   if (isa >= Isa::kAvx512) {
     t.gemm = f.avx512_bf16 ? avx512::gemm_bf16 : avx512::gemm;
+    t.gemv_t = avx512::gemv_t;
+    if (f.avx512_vnni) t.gemm_q = avx512::gemm_q_vnni;
     t.dot_f32 = avx512::dot_f32;
     t.axpy_f32 = avx512::axpy_f32;
     t.rmsnorm_f32 = avx512::rmsnorm_f32;

@@ -36,20 +36,44 @@ Isa best_supported_isa(const CpuFeatures& f);
 // Block size of DeepSeek's FP8 weight scales (config quantization_config.weight_block_size).
 inline constexpr int64_t kFp8Block = 128;
 
+// Columns per scale group of radseek's integer formats (config quantization_config.group_size).
+inline constexpr int64_t kQuantGroup = 32;
+// Bytes per group of the 4-bit format: 32 nibbles.
+inline constexpr int64_t kQ4GroupBytes = kQuantGroup / 2;
+
 // A weight matrix W as stored in the checkpoint: [rows, cols] row-major, y = x · Wᵀ.
+// radseek's integer formats (quant_method "radseek", written by `radseek quantize`) reuse two dtype
+// tags, always with group_scale set:
+//   kI8 (Q8): data int8 [rows, cols]; W[r, c] = q · group_scale[r, c / 32].
+//   kU8 (Q4): data uint8 [rows, ceil(cols/32)·16]; group g of a row is 16 bytes, byte b holding
+//             column 32g+b in its low nibble and 32g+16+b in its high nibble (ggml's Q4_0 order, so
+//             a 16-byte load splits into two runs of 16 consecutive columns); W = (nibble − 8) · scale.
+//             Nibbles past `cols` in the last group are padding (any value).
 struct WeightMatrix {
-  DType dtype = DType::kF32;   // kF32, kBF16, kF16 or kF8E4M3
-  const void* data = nullptr;  // [rows, cols]
+  DType dtype = DType::kF32;   // kF32, kBF16, kF16, kF8E4M3, or kI8 / kU8 (see above)
+  const void* data = nullptr;  // [rows, cols] (kU8: [rows, ceil(cols/32)·16] bytes)
   int64_t rows = 0;
   int64_t cols = 0;
   // FP8 only: [ceil(rows/block_rows), ceil(cols/block_cols)] multipliers (weight_scale_inv).
   const float* block_scale = nullptr;
   int64_t block_rows = kFp8Block;
   int64_t block_cols = kFp8Block;
+  // kI8 / kU8 only: [rows, ceil(cols/kQuantGroup)] multipliers.
+  const float* group_scale = nullptr;
 };
+
+// True for radseek's group-quantised integer formats, which go through KernelTable::gemm_q.
+constexpr bool is_group_quant(DType d) { return d == DType::kI8 || d == DType::kU8; }
+// Bytes of one stored row of `w`.
+constexpr int64_t row_bytes(const WeightMatrix& w) {
+  if (w.dtype == DType::kU8) return (w.cols + kQuantGroup - 1) / kQuantGroup * kQ4GroupBytes;
+  return w.cols * static_cast<int64_t>(dtype_size(w.dtype));
+}
 
 // Activation precision of a product. kF32: exact FP32 arithmetic on the stored weights (the
 // accuracy path). kBF16: activations rounded to BF16 so BF16 dot-product hardware can be used.
+// With kI8 / kU8 weights kBF16 instead quantises activations to int8 per 32-column group
+// (d = amax/127, q = nearest(x · 127/amax)) for integer dot products (vpdpbusd / vpmaddubsw).
 enum class ActPrecision : uint8_t { kF32, kBF16 };
 
 struct GemmArgs {
@@ -62,12 +86,29 @@ struct GemmArgs {
   int64_t n_begin = 0;  // the weight rows this call computes (callers split n across threads)
   int64_t n_end = 0;
   ActPrecision precision = ActPrecision::kF32;
+  // Output of weight row j goes to y[i, j - y_col_offset], so a row range [n_begin, n_end) of a big
+  // matrix can land in a small y (MLA's W_UV slice of kv_b_proj); y_col_offset <= n_begin.
+  int64_t y_col_offset = 0;
+};
+
+// Transposed product over a row range: y[c] += Σ_{i<rows} x[i] · W[row0 + i, c] for c < w.cols.
+// Weights are dequantised in registers (MLA's q_abs = W_UKᵀ · q_nope without a dequantised copy).
+struct GemvTArgs {
+  const float* x = nullptr;  // [rows]
+  const WeightMatrix* w = nullptr;
+  int64_t row0 = 0;
+  int64_t rows = 0;
+  float* y = nullptr;  // [w.cols], accumulated into
 };
 
 struct KernelTable {
   Isa isa = Isa::kScalar;
-  // y[i, j] = Σ_k x[i, k] · W[j, k] for j in [n_begin, n_end).
+  // y[i, j] = Σ_k x[i, k] · W[j, k] for j in [n_begin, n_end); float weight dtypes (F32/BF16/F16/FP8).
   void (*gemm)(const GemmArgs& args) = nullptr;
+  // The same for group-quantised weights (kI8 / kU8, is_group_quant); see select_gemm.
+  void (*gemm_q)(const GemmArgs& args) = nullptr;
+  // See GemvTArgs. Every weight dtype (integer formats through the reference).
+  void (*gemv_t)(const GemvTArgs& args) = nullptr;
   // Σ a[i]·b[i] over f32 arrays.
   float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
   // y[i] += alpha · x[i].
@@ -80,6 +121,9 @@ struct KernelTable {
   // uses in registers, exposed for small tensors and for testing it on all 256 codes.
   void (*fp8_e4m3_to_f32)(const uint8_t* src, float* dst, int64_t n) = nullptr;
 };
+
+// The gemm entry for a weight dtype.
+inline auto select_gemm(const KernelTable& t, DType d) { return is_group_quant(d) ? t.gemm_q : t.gemm; }
 
 // The scalar table (oracle and fallback).
 KernelTable reference_kernels();

@@ -12,6 +12,9 @@ namespace radseek::kernels {
 namespace avx2 {
 // FP32-arithmetic gemm for every weight dtype; kBF16 is emulated by rounding activations.
 void gemm(const GemmArgs& a);
+// Q8 / Q4 weights: int8 activations with vpmaddubsw for kBF16, dequantised f32 for kF32.
+void gemm_q(const GemmArgs& a);
+void gemv_t(const GemvTArgs& a);
 float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f32(float alpha, const float* x, float* y, int64_t n);
 void rmsnorm_f32(const float* x, const float* w, float eps, float* y, int64_t n);
@@ -32,6 +35,10 @@ inline constexpr int64_t kMinPanelRows = 16;
 // Needs AVX512_BF16 too: as gemm, except kBF16 products with BF16/FP8 weights and 12 <= m < 16 use
 // vdpbf16ps (the only band where it measured faster than the FP32 kernels on this machine).
 void gemm_bf16(const GemmArgs& a);
+// Needs AVX512_VNNI too: Q8 / Q4 weights, vpdpbusd on int8 activations for kBF16, dequantised f32 for
+// kF32 (without VNNI the AVX-512 level keeps avx2::gemm_q).
+void gemm_q_vnni(const GemmArgs& a);
+void gemv_t(const GemvTArgs& a);
 float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f32(float alpha, const float* x, float* y, int64_t n);
 void rmsnorm_f32(const float* x, const float* w, float eps, float* y, int64_t n);

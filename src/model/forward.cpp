@@ -53,7 +53,6 @@ void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const 
   grow(s.rope_cs, T * dr);
   grow(s.attn_o, T * H * c.v_head_dim);
   grow(s.kv_full, L * H * (c.qk_nope_head_dim + c.v_head_dim));
-  grow(s.head_buf, threads * (c.qk_nope_head_dim + c.v_head_dim) * C);
   grow(s.head_q, threads * (C + dr));
   grow(s.head_lat, threads * C);
   grow(s.scores, threads * L);

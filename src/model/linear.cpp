@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/numeric.h"
+#include "kernels/ref/group_quant.h"
 
 namespace radseek::model {
 namespace {
@@ -20,9 +21,9 @@ void linear_with(const Context& ctx, const LinearArgs& a, kernels::ActPrecision 
   int64_t chunk = (n + tasks - 1) / tasks;
   chunk = (chunk + kRowQuantum - 1) / kRowQuantum * kRowQuantum;
   tasks = (n + chunk - 1) / chunk;
-  const kernels::KernelTable& kt = *ctx.kernels;
+  const auto gemm = kernels::select_gemm(*ctx.kernels, a.w->dtype);
   ctx.pool->parallel_for(tasks, [&](int64_t t, int) {
-    kt.gemm(kernels::GemmArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .w = a.w, .y = a.y, .ldy = a.ldy,
+    gemm(kernels::GemmArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .w = a.w, .y = a.y, .ldy = a.ldy,
                               .n_begin = t * chunk, .n_end = std::min(n, (t + 1) * chunk), .precision = p});
   });
 }
@@ -61,6 +62,8 @@ void dequant_rows(const kernels::WeightMatrix& w, int64_t row0, int64_t n_rows, 
         }
         break;
       }
+      case DType::kI8:
+      case DType::kU8: kernels::ref::dequantize_row_group(w, row, o); break;  // radseek Q8 / Q4
       default: std::fill(o, o + k, 0.0f);
     }
   }

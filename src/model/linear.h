@@ -1,5 +1,4 @@
-// y = x · Wᵀ over the thread pool, splitting W's rows; and row dequantisation for the MLA
-// absorption (which needs W_UK/W_UV rows, not products).
+// y = x · Wᵀ over the thread pool, splitting W's rows; and row dequantisation (embedding lookup).
 #pragma once
 
 #include <cstdint>
@@ -21,7 +20,7 @@ void linear(const Context& ctx, const LinearArgs& a);
 // Same with explicit precision (the router is always FP32).
 void linear_with(const Context& ctx, const LinearArgs& a, kernels::ActPrecision p);
 
-// out [n_rows, w.cols] = W[row0 .. row0+n_rows) as f32 (exact: fp8 × block scale).
+// out [n_rows, w.cols] = W[row0 .. row0+n_rows) as f32 (exact: fp8 × block scale, code × group scale).
 void dequant_rows(const kernels::WeightMatrix& w, int64_t row0, int64_t n_rows, float* out);
 
 }  // namespace radseek::model

@@ -76,33 +76,36 @@ void Model::attention(const Context& ctx, const LayerWeights& lw, int64_t layer,
 }
 
 // Weight-absorbed form, one task per head: q_abs = W_UKᵀ·q_nope, scores against [ckv | k_pe],
-// o_lat = Σ P·ckv, o = W_UV·o_lat.
+// o_lat = Σ P·ckv, o = W_UV·o_lat. W_UK = kv_b_proj rows h·(dn+dv) .. +dn and W_UV the next dv rows,
+// both [·, c]; the kernels read them in their stored dtype (no dequantised copy per head).
 void Model::attend_absorbed(const Context& ctx, const MlaWeights& w, std::span<const SeqRows> seqs,
                             Scratch& s) const {
   const auto& c = cfg_;
   const int64_t H = c.num_attention_heads, C = c.kv_lora_rank, dr = c.qk_rope_head_dim;
   const int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, dq = c.qk_head_dim(), R = C + dr;
   const kernels::KernelTable& kt = *ctx.kernels;
+  const auto gemm = kernels::select_gemm(kt, w.kv_b_proj.dtype);
   const float scale = static_cast<float>(rope_.softmax_scale);
   ctx.pool->parallel_for(H, [&](int64_t h, int th) {
-    float* wbuf = s.head_buf.data() + th * (dn + dv) * C;  // [dn+dv, c]: W_UK rows then W_UV rows
-    float* qa = s.head_q.data() + th * R;                   // [c+dr] absorbed query
-    float* o = s.head_lat.data() + th * C;                  // [c] latent output
-    float* sc = s.scores.data() + th * s.context;           // [L]
-    dequant_rows(w.kv_b_proj, h * (dn + dv), dn + dv, wbuf);
+    float* qa = s.head_q.data() + th * R;          // [c+dr] absorbed query
+    float* o = s.head_lat.data() + th * C;         // [c] latent output
+    float* sc = s.scores.data() + th * s.context;  // [L]
+    const int64_t uk0 = h * (dn + dv), uv0 = uk0 + dn;  // first W_UK / W_UV row of kv_b_proj
     for (const SeqRows& q : seqs) {
       for (int64_t t = 0; t < q.T; ++t) {
         const float* qr = s.q.data() + (q.row0 + t) * H * dq + h * dq;
         std::fill(qa, qa + C, 0.0f);
-        for (int64_t i = 0; i < dn; ++i) kt.axpy_f32(qr[i], wbuf + i * C, qa, C);
+        kt.gemv_t(kernels::GemvTArgs{.x = qr, .w = &w.kv_b_proj, .row0 = uk0, .rows = dn, .y = qa});
         std::copy(qr + dn, qr + dq, qa + C);
         const int64_t L = q.pos0 + t + 1;  // causal
         for (int64_t j = 0; j < L; ++j) sc[j] = scale * kt.dot_f32(qa, q.cache_layer + j * R, R);
         softmax_inplace(sc, L);
         std::fill(o, o + C, 0.0f);
         for (int64_t j = 0; j < L; ++j) kt.axpy_f32(sc[j], q.cache_layer + j * R, o, C);
-        float* out = s.attn_o.data() + (q.row0 + t) * H * dv + h * dv;
-        for (int64_t v = 0; v < dv; ++v) out[v] = kt.dot_f32(wbuf + (dn + v) * C, o, C);
+        float* out = s.attn_o.data() + (q.row0 + t) * H * dv + h * dv;  // [dv]
+        // FP32 activations: the absorbed form must agree with the naive one (model tests).
+        gemm(kernels::GemmArgs{.x = o, .m = 1, .ldx = C, .w = &w.kv_b_proj, .y = out, .ldy = dv, .n_begin = uv0,
+                               .n_end = uv0 + dv, .precision = kernels::ActPrecision::kF32, .y_col_offset = uv0});
       }
     }
   });

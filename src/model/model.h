@@ -36,7 +36,6 @@ struct Scratch {
   std::vector<float> rope_cs;           // [T, dr]
   std::vector<float> attn_o;            // [T, H·dv]
   std::vector<float> kv_full;           // naive: [L, H·(dn+dv)]
-  std::vector<float> head_buf;          // per thread: [dn+dv, c] dequantised W_UK|W_UV of one head
   std::vector<float> head_q;            // per thread: [c+dr] absorbed query
   std::vector<float> head_lat;          // per thread: [c] latent attention output
   std::vector<float> scores;            // per thread: [L]

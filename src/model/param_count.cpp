@@ -62,7 +62,8 @@ namespace radseek::model {
 namespace {
 
 int64_t bytes(const WeightMatrix& w) {
-  int64_t b = w.rows * w.cols * static_cast<int64_t>(dtype_size(w.dtype));
+  int64_t b = w.rows * kernels::row_bytes(w);
+  if (w.group_scale) b += w.rows * ((w.cols + kernels::kQuantGroup - 1) / kernels::kQuantGroup) * 4;
   if (w.block_scale)
     b += ((w.rows + w.block_rows - 1) / w.block_rows) * ((w.cols + w.block_cols - 1) / w.block_cols) * 4;
   return b;

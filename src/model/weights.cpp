@@ -50,16 +50,24 @@ class Loader {
     return out;
   }
 
-  // A projection matrix [rows, cols]: BF16/F16/F32, or F8_E4M3 with a sibling weight_scale_inv.
+  // A projection matrix [rows, cols]: BF16/F16/F32, or F8_E4M3 with a sibling weight_scale_inv, or
+  // (quant_method "radseek") Q8 = I8 [rows, cols] / Q4 = U8 [rows, ceil(cols/32)·16] with a sibling
+  // F32 `<name>_scale` [rows, ceil(cols/32)] (layouts in kernels.h WeightMatrix).
   Expected<WeightMatrix> matrix(const std::string& name, int64_t rows, int64_t cols) {
-    auto t = tensor(name, {rows, cols});
+    const TensorInfo* found = ckpt_.find(name);
+    const bool q4 = radseek_quant() && found && found->dtype == DType::kU8;
+    WeightMatrix w{.dtype = q4 ? DType::kU8 : DType::kF32, .rows = rows, .cols = cols};
+    auto t = tensor(name, {rows, q4 ? kernels::row_bytes(w) : cols});
     if (!t) return t.error();
     const TensorInfo& ti = **t;
-    WeightMatrix w{.dtype = ti.dtype, .data = ti.data, .rows = rows, .cols = cols};
+    w.dtype = ti.dtype;
+    w.data = ti.data;
     if (ti.dtype == DType::kF8E4M3) return with_scales(name, ti, w);
+    if (radseek_quant() && kernels::is_group_quant(ti.dtype)) return with_group_scales(name, ti, w);
     if (ti.dtype != DType::kBF16 && ti.dtype != DType::kF16 && ti.dtype != DType::kF32)
       return make_error(ErrorCode::kBadDType, ti.file + ": tensor '" + name + "' has dtype " +
-                                                  std::string(dtype_name(ti.dtype)) + ", expected BF16, F16, F32 or F8_E4M3");
+                                                  std::string(dtype_name(ti.dtype)) + ", expected BF16, F16, F32 or F8_E4M3" +
+                                                  (radseek_quant() ? ", I8 or U8" : ""));
     bytes_ += ti.nbytes;
     return w;
   }
@@ -79,6 +87,19 @@ class Loader {
   size_t bytes() const { return bytes_; }
 
  private:
+  bool radseek_quant() const { return cfg_.quantization && cfg_.quantization->quant_method == "radseek"; }
+
+  Expected<WeightMatrix> with_group_scales(const std::string& name, const TensorInfo& ti, WeightMatrix w) {
+    const std::string sname = name + "_scale";
+    auto s = tensor(sname, {w.rows, (w.cols + kernels::kQuantGroup - 1) / kernels::kQuantGroup});
+    if (!s) return s.error();
+    if ((*s)->dtype != DType::kF32)
+      return make_error(ErrorCode::kBadDType, (*s)->file + ": tensor '" + sname + "' must be F32");
+    w.group_scale = reinterpret_cast<const float*>((*s)->data);
+    bytes_ += ti.nbytes + (*s)->nbytes;
+    return w;
+  }
+
   Expected<WeightMatrix> with_scales(const std::string& name, const TensorInfo& ti, WeightMatrix w) {
     const int64_t br = cfg_.quantization ? cfg_.quantization->block_rows : kernels::kFp8Block;
     const int64_t bc = cfg_.quantization ? cfg_.quantization->block_cols : kernels::kFp8Block;

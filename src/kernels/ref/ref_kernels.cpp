@@ -4,6 +4,7 @@
 
 #include "base/numeric.h"
 #include "kernels/kernels.h"
+#include "kernels/ref/group_quant.h"
 #include "kernels/ref/ref_kernels.h"
 
 namespace radseek::kernels::ref {
@@ -20,6 +21,20 @@ float weight_at(const WeightMatrix& w, int64_t r, int64_t c) {
   }
 }
 
+// W[r, c] as f32 including its block or group scale, for every dtype.
+float weight_value(const WeightMatrix& w, int64_t r, int64_t c) {
+  if (w.dtype == DType::kF8E4M3) {
+    const int64_t scale_cols = (w.cols + w.block_cols - 1) / w.block_cols;
+    return weight_at(w, r, c) * w.block_scale[(r / w.block_rows) * scale_cols + c / w.block_cols];
+  }
+  if (is_group_quant(w.dtype)) {
+    const int64_t G = (w.cols + kQuantGroup - 1) / kQuantGroup;
+    const int32_t q = group_code(w, r, c);
+    return static_cast<float>(q) * w.group_scale[r * G + c / kQuantGroup];
+  }
+  return weight_at(w, r, c);
+}
+
 float act(const GemmArgs& a, int64_t i, int64_t k) {
   const float v = a.x[i * a.ldx + k];
   return a.precision == ActPrecision::kBF16 ? bf16_round(v) : v;
@@ -29,6 +44,7 @@ float act(const GemmArgs& a, int64_t i, int64_t k) {
 
 void gemm(const GemmArgs& a) {
   const WeightMatrix& w = *a.w;
+  if (is_group_quant(w.dtype)) return gemm_group_quant(a);
   const bool blocked = w.dtype == DType::kF8E4M3;
   const int64_t scale_cols = blocked ? (w.cols + w.block_cols - 1) / w.block_cols : 1;
   for (int64_t i = 0; i < a.m; ++i) {
@@ -45,8 +61,17 @@ void gemm(const GemmArgs& a) {
           total += part * w.block_scale[(j / w.block_rows) * scale_cols + k0 / w.block_cols];
         }
       }
-      a.y[i * a.ldy + j] = total;
+      a.y[i * a.ldy + j - a.y_col_offset] = total;
     }
+  }
+}
+
+void gemv_t(const GemvTArgs& a) {
+  const WeightMatrix& w = *a.w;
+  for (int64_t c = 0; c < w.cols; ++c) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < a.rows; ++i) s += a.x[i] * weight_value(w, a.row0 + i, c);
+    a.y[c] += s;
   }
 }
 

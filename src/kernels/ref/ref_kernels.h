@@ -5,6 +5,7 @@
 
 namespace radseek::kernels::ref {
 void gemm(const GemmArgs& a);
+void gemv_t(const GemvTArgs& a);
 float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f32(float alpha, const float* x, float* y, int64_t n);
 void rmsnorm_f32(const float* x, const float* w, float eps, float* y, int64_t n);

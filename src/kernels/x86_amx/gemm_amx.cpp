@@ -120,7 +120,7 @@ void gemm_tiles(const GemmArgs& a) {
         avx512::pack_b(w, n0, a.n_end, k0, k1, bp);
         avx512::chunk_scales(w, n0, a.n_end, k0, sv);
         const Block b{.ap = ap, .bp = bp, .sv = sv, .kc = avx512::padded_k(k0, k1),
-                      .y = a.y + i0 * a.ldy + n0, .ldy = a.ldy, .valid_n = a.n_end - n0, .first = k0 == 0};
+                      .y = a.y + i0 * a.ldy + n0 - a.y_col_offset, .ldy = a.ldy, .valid_n = a.n_end - n0, .first = k0 == 0};
         for (int64_t i = 0; i < rows; i += 32) tile_32x32(b, i, rows);
       }
       k0 = k1;

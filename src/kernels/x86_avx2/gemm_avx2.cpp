@@ -33,6 +33,7 @@ struct Plan {
   int64_t scale_cols;
   float* y;
   int64_t ldy;
+  int64_t y_off;  // GemmArgs::y_col_offset
 };
 
 template <DType D>
@@ -111,7 +112,7 @@ void tile(const Plan& p, int64_t j0, int64_t i0) {
   RADSEEK_UNROLL
   for (int i = 0; i < MR; ++i)
     RADSEEK_UNROLL
-    for (int r = 0; r < R; ++r) p.y[(i0 + i) * p.ldy + j0 + r] = hsum(acc[i][r]);
+    for (int r = 0; r < R; ++r) p.y[(i0 + i) * p.ldy + j0 + r - p.y_off] = hsum(acc[i][r]);
 }
 
 // One 16-column step of an FP8 decode tile: R rows of 16 bytes against 16 activations. One ymm
@@ -167,7 +168,7 @@ void decode_fp8(const Plan& p, int64_t j0) {
   for (int r = 0; r < R; ++r) {
     bool row_nan = false;
     for (int64_t kk = 0; any_nan && kk < p.k && !row_nan; ++kk) row_nan = (wr[r][kk] & 0x7f) == 0x7f;
-    p.y[j0 + r] = row_nan ? __builtin_nanf("") : hsum(total[r]);
+    p.y[j0 + r - p.y_off] = row_nan ? __builtin_nanf("") : hsum(total[r]);
   }
 }
 
@@ -215,7 +216,8 @@ void gemm(const GemmArgs& a) {
                .block_cols = w.block_cols,
                .scale_cols = (w.cols + w.block_cols - 1) / w.block_cols,
                .y = a.y,
-               .ldy = a.ldy};
+               .ldy = a.ldy,
+               .y_off = a.y_col_offset};
   if (a.precision == ActPrecision::kBF16) {
     gemm_dtype<true>(a, p);
   } else {

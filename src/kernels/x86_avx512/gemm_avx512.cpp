@@ -39,6 +39,7 @@ struct Plan {
   int64_t scale_cols;
   float* y;
   int64_t ldy;
+  int64_t y_off;  // GemmArgs::y_col_offset
 };
 
 template <DType D>
@@ -120,7 +121,7 @@ void tile(const Plan& p, int64_t j0, int64_t i0) {
   RADSEEK_UNROLL
   for (int i = 0; i < MR; ++i)
     RADSEEK_UNROLL
-    for (int r = 0; r < R; ++r) p.y[(i0 + i) * p.ldy + j0 + r] = _mm512_reduce_add_ps(acc[i][r]);
+    for (int r = 0; r < R; ++r) p.y[(i0 + i) * p.ldy + j0 + r - p.y_off] = _mm512_reduce_add_ps(acc[i][r]);
 }
 
 // 32 FP8 weights (sign-extended to 16 bits) times 32 activations into one accumulator. One zmm
@@ -184,7 +185,7 @@ void decode_fp8(const Plan& p, int64_t j0) {
   for (int r = 0; r < R; ++r) {
     bool row_nan = false;
     for (int64_t kk = 0; any_nan && kk < p.k && !row_nan; ++kk) row_nan = (wr[r][kk] & 0x7f) == 0x7f;
-    p.y[j0 + r] = row_nan ? __builtin_nanf("") : _mm512_reduce_add_ps(total[r]);
+    p.y[j0 + r - p.y_off] = row_nan ? __builtin_nanf("") : _mm512_reduce_add_ps(total[r]);
   }
 }
 
@@ -240,7 +241,8 @@ void gemm(const GemmArgs& a) {
                .block_cols = w.block_cols,
                .scale_cols = (w.cols + w.block_cols - 1) / w.block_cols,
                .y = a.y,
-               .ldy = a.ldy};
+               .ldy = a.ldy,
+               .y_off = a.y_col_offset};
   if (a.m >= kMinPanelRows) {
     gemm_f32_panels(a);
   } else if (a.precision == ActPrecision::kBF16) {

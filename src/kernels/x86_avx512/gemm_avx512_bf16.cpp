@@ -105,7 +105,7 @@ void gemm_packed(const GemmArgs& a) {
         pack_b(w, n0, a.n_end, k0, k1, bp);
         chunk_scales(w, n0, a.n_end, k0, sv);
         const Panel p{.ap = ap, .bp = bp, .sv = sv, .kpairs = padded_k(k0, k1) / 2,
-                      .y = a.y + i0 * a.ldy + n0, .ldy = a.ldy, .valid_n = a.n_end - n0, .first = k0 == 0};
+                      .y = a.y + i0 * a.ldy + n0 - a.y_col_offset, .ldy = a.ldy, .valid_n = a.n_end - n0, .first = k0 == 0};
         panel_rows(p, rows);
       }
       k0 = k1;

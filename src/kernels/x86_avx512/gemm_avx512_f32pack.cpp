@@ -180,7 +180,7 @@ void gemm_panels(const GemmArgs& a) {
         if (D == DType::kF8E4M3) k1 = std::min(k1, (k0 / w.block_cols + 1) * w.block_cols);
         pack_panel<D>(w, n0, a.n_end, k0, k1 - k0, bp);
         panel_scales(w, n0, a.n_end, k0, sv);
-        const PanelF32 p{.bp = bp, .sv = sv, .x = block.x + k0, .ldx = a.ldx, .kc = k1 - k0, .y = block.y + n0,
+        const PanelF32 p{.bp = bp, .sv = sv, .x = block.x + k0, .ldx = a.ldx, .kc = k1 - k0, .y = block.y + n0 - a.y_col_offset,
                          .ldy = a.ldy, .valid_n = a.n_end - n0, .first = k0 == 0};
         chunk_rows(block, p, xb);
         k0 = k1;
