@@ -87,7 +87,7 @@ Plan make_plan(const std::vector<ManifestEntry>& m, WeightFormat f) {
 
 }  // namespace
 
-Status write_random_checkpoint(const RandomCheckpointArgs& a) {
+Status write_checkpoint_values(const CheckpointValuesArgs& a) {
   json cfgj = a.config;
   if (a.format == WeightFormat::kFP8)
     cfgj["quantization_config"] = {{"activation_scheme", "dynamic"}, {"fmt", "e4m3"}, {"quant_method", "fp8"}, {"weight_block_size", {128, 128}}};
@@ -107,23 +107,28 @@ Status write_random_checkpoint(const RandomCheckpointArgs& a) {
   for (const auto& s : plan.specs) total += s.nbytes();
   std::vector<float> vals, scales;
   std::vector<uint8_t> q;
+  auto values = [&](size_t entry) {
+    const ManifestEntry& e = manifest[entry];
+    vals.resize(static_cast<size_t>(e.shape.size() == 2 ? e.shape[0] * e.shape[1] : e.shape[0]));
+    a.values(entry, e, vals);
+  };
   size_t quantized_entry = SIZE_MAX;  // the scale spec follows its weight: quantise once for both
   auto produce = [&](size_t i, std::vector<uint8_t>& out) {
     const ManifestEntry& e = manifest[plan.entry[i]];
     const DType dt = plan.specs[i].dtype;
     if (plan.is_scale[i] || dt == DType::kF8E4M3) {
       if (quantized_entry != plan.entry[i]) {
-        fill_values(e, a.seed * 1000003ull + plan.entry[i], vals);
+        values(plan.entry[i]);
         quantize_fp8(vals, e.shape[0], e.shape[1], q, scales);
         quantized_entry = plan.entry[i];
       }
       if (plan.is_scale[i]) std::memcpy(out.data(), scales.data(), out.size());
       else std::memcpy(out.data(), q.data(), out.size());
     } else if (dt == DType::kF32) {
-      fill_values(e, a.seed * 1000003ull + plan.entry[i], vals);
+      values(plan.entry[i]);
       std::memcpy(out.data(), vals.data(), out.size());
     } else {
-      fill_values(e, a.seed * 1000003ull + plan.entry[i], vals);
+      values(plan.entry[i]);
       auto* o = reinterpret_cast<uint16_t*>(out.data());
       for (size_t k = 0; k < vals.size(); ++k) o[k] = f32_to_bf16(vals[k]);
     }
@@ -132,6 +137,16 @@ Status write_random_checkpoint(const RandomCheckpointArgs& a) {
   };
   return format::write_checkpoint(format::CheckpointWriteArgs{.dir = a.dir, .specs = plan.specs,
                                                               .max_shard_bytes = a.max_shard_bytes, .produce = produce});
+}
+
+Status write_random_checkpoint(const RandomCheckpointArgs& a) {
+  return write_checkpoint_values(CheckpointValuesArgs{
+      .dir = a.dir, .config = a.config, .format = a.format, .include_mtp = a.include_mtp,
+      .max_shard_bytes = a.max_shard_bytes,
+      .values = [&](size_t index, const ManifestEntry& e, std::vector<float>& out) {
+        fill_values(e, a.seed * 1000003ull + index, out);
+      },
+      .progress = a.progress});
 }
 
 }  // namespace radseek::model

@@ -1,0 +1,137 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "base/mapped_file.h"
+#include "base/timer.h"
+#include "tokenizer/tokenizer.h"
+#include "train/checkpoint_io.h"
+#include "train/data.h"
+#include "train/tokenizer_files.h"
+#include "train/train_model.h"
+
+namespace radseek::train {
+namespace {
+
+// The architecture to train: the given config, fitted to the tokenizer (BOS/EOS ids) and without
+// MTP layers (not trained yet, so none are written).
+Expected<nlohmann::json> model_config(const TrainRunOptions& o, const tokenizer::Tokenizer& tok) {
+  nlohmann::json c = o.config;
+  if (!o.init_from.empty()) {
+    auto text = read_text_file(o.init_from + "/config.json");
+    if (!text) return text.error();
+    c = nlohmann::json::parse(*text, nullptr, false);
+    if (c.is_discarded()) return make_error(ErrorCode::kParse, o.init_from + "/config.json: not valid JSON");
+  }
+  c.erase("quantization_config");
+  c["num_nextn_predict_layers"] = 0;
+  if (tok.bos_id()) c["bos_token_id"] = *tok.bos_id();
+  if (tok.eos_id()) c["eos_token_id"] = *tok.eos_id();
+  if (!c.contains("vocab_size") || c["vocab_size"].get<int64_t>() < tok.vocab_size())
+    return make_error(ErrorCode::kInvalidArgument, "config: vocab_size must be at least the tokenizer's " + std::to_string(tok.vocab_size()));
+  return c;
+}
+
+Status copy_tokenizer(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+    if (!fs::exists(fs::path(from) / f) || fs::equivalent(fs::path(from), fs::path(to), ec)) continue;
+    fs::copy_file(fs::path(from) / f, fs::path(to) / f, fs::copy_options::overwrite_existing, ec);
+    if (ec) return make_error(ErrorCode::kIo, (fs::path(to) / f).string() + ": copy failed: " + ec.message());
+  }
+  return {};
+}
+
+Expected<std::vector<Example>> load_data(const TrainRunOptions& o, const tokenizer::Tokenizer& tok) {
+  if (o.stage == Stage::kPretrain) return load_pretrain_data(o.data, tok, o.seq_len);
+  auto data = load_sft_data(o.data, tok);
+  if (!data) return data;
+  // An answer that starts beyond the window would train nothing: a silent zero loss, so refuse.
+  for (size_t i = 0; i < data->size(); ++i) {
+    const auto& p = (*data)[i].predicted;
+    const auto first = std::find(p.begin(), p.end(), uint8_t{1}) - p.begin();
+    if (first >= o.seq_len)
+      return make_error(ErrorCode::kInvalidArgument, o.data + ": example " + std::to_string(i + 1) + ": the answer starts at token " +
+                                                         std::to_string(first) + ", beyond --seq-len " + std::to_string(o.seq_len));
+  }
+  return data;
+}
+
+}  // namespace
+
+Expected<TrainRunResult> run_training(const TrainRunOptions& o) {
+  auto tok = tokenizer::Tokenizer::load(o.tokenizer_dir);
+  if (!tok) return tok.error();
+  auto cfgj = model_config(o, *tok);
+  if (!cfgj) return cfgj.error();
+  auto cfg = format::parse_model_config(cfgj->dump(), "training config");
+  if (!cfg) return cfg.error();
+  auto data = load_data(o, *tok);
+  if (!data) return data.error();
+  const ParamLayout layout = make_param_layout(*cfg, false);
+  TrainerState st;
+  if (o.resume) {
+    auto s = load_trainer_state(o.out_dir, layout);
+    if (!s) return s.error();
+    st = std::move(*s);
+  } else {
+    if (o.init_from.empty()) {
+      st.params = init_params(layout, cfg->num_hidden_layers, o.seed, o.init_std);
+    } else {
+      auto p = load_hf_params(o.init_from, layout);
+      if (!p) return p.error();
+      st.params = std::move(*p);
+    }
+    st.exp_avg.assign(layout.total, 0.0f);
+    st.exp_avg_sq.assign(layout.total, 0.0f);
+  }
+  st.meta = {{"stage", o.stage == Stage::kPretrain ? "pretrain" : "sft"}, {"seed", o.seed}, {"batch", o.batch},
+             {"seq_len", o.seq_len}, {"steps", o.steps}, {"peak_lr", o.lr.peak}};
+  ThreadPool pool(o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const kernels::KernelTable kt = kernels::make_kernel_table(kernels::best_supported_isa(kernels::detect_cpu_features()));
+  const Context ctx{.pool = &pool, .kernels = &kt};
+  TrainModel<float> model(*cfg, layout);
+  LrSchedule sched = o.lr;
+  sched.total_steps = o.steps;
+  const int32_t pad = tok->token_to_id(kPadText).value_or(tok->eos_id().value_or(0));
+  std::vector<float> grads(layout.total);
+  TrainRunResult result;
+  Timer timer;
+  int64_t tokens = 0;
+  const int64_t first_step = st.step + 1;
+  auto save = [&]() -> Status {
+    RADSEEK_TRY(save_trainer_state(o.out_dir, layout, st));
+    RADSEEK_TRY(export_hf_checkpoint({.dir = o.out_dir, .config = *cfgj, .format = o.format, .layout = &layout,
+                                      .params = st.params.data()}));
+    return copy_tokenizer(o.tokenizer_dir, o.out_dir);
+  };
+  const int64_t last_step = o.stop_at > 0 ? std::min(o.stop_at, o.steps) : o.steps;
+  for (int64_t step = first_step; step <= last_step; ++step) {
+    const Batch batch = make_batch(*data, o.seed, st.examples_seen, o.batch, o.seq_len, pad);
+    st.examples_seen += o.batch;
+    const ForwardResult fr = model.forward(ctx, st.params.data(), batch);
+    std::fill(grads.begin(), grads.end(), 0.0f);
+    model.backward(ctx, st.params.data(), grads.data());
+    StepReport rep{.step = step, .total_steps = o.steps, .loss = fr.loss, .lr = sched.at(step),
+                   .grad_norm = clip_grad_norm(grads, o.clip), .tokens_per_s = 0, .eta_s = 0, .expert_load = fr.expert_load};
+    adamw_step(layout, o.adam, step, rep.lr, grads, st.params, st.exp_avg, st.exp_avg_sq);
+    if (o.bias_update_speed > 0) balance_expert_bias(*cfg, layout, fr.expert_load, o.bias_update_speed, st.params);
+    st.step = step;
+    tokens += fr.counted;
+    const double secs = timer.seconds();
+    rep.tokens_per_s = secs > 0 ? static_cast<double>(tokens) / secs : 0.0;
+    rep.eta_s = secs / static_cast<double>(step - first_step + 1) * static_cast<double>(last_step - step);
+    result.losses.push_back(fr.loss);
+    if (o.on_step) o.on_step(rep);
+    if (o.save_every > 0 && step % o.save_every == 0 && step < last_step) RADSEEK_TRY(save());
+  }
+  RADSEEK_TRY(save());
+  result.final_step = st.step;
+  return result;
+}
+
+}  // namespace radseek::train
