@@ -2,8 +2,9 @@
 
 #include <algorithm>
 
+#include "base/timer.h"
+#include "engine/sequence.h"
 #include "tokenizer/reasoning.h"
-#include "tokenizer/stream_decoder.h"
 
 namespace radseek::engine {
 
@@ -32,17 +33,33 @@ Expected<std::vector<int32_t>> encode_chat_prompt(const Engine& e, const ChatPar
 
 namespace {
 
-// Forces "\n</think>\n\n" once the thinking budget is spent, token by token through the logits.
-struct BudgetForcer {
-  std::vector<int32_t> queue;
-  size_t next = 0;
-  bool active() const { return next < queue.size(); }
-  void force(float* logits, int64_t vocab) {
-    const int32_t id = queue[next];
-    for (int64_t i = 0; i < vocab; ++i)
-      if (i != id) logits[i] = -1e30f;
-  }
+// Adapts ChatParams::gen.logits_hook (ids so far, logits) to the sequence's answer constraint.
+class HookConstraint : public AnswerConstraint {
+ public:
+  HookConstraint(std::function<void(std::span<const int32_t>, float*)> hook) : hook_(std::move(hook)) {}
+  void set_ids(const std::vector<int32_t>* ids) { ids_ = ids; }
+  void mask(float* logits, int64_t) override { hook_(*ids_, logits); }
+  void advance(int32_t) override {}
+
+ private:
+  std::function<void(std::span<const int32_t>, float*)> hook_;
+  const std::vector<int32_t>* ids_ = nullptr;
 };
+
+SequenceOptions chat_sequence_options(const Engine& e, const ChatParams& p, bool think_opened) {
+  std::vector<int32_t> stop_ids = p.gen.stop_ids;
+  if (!p.gen.ignore_eos)
+    for (int32_t id : e.eos_ids()) stop_ids.push_back(id);
+  return SequenceOptions{.tokenizer = e.tokenizer(),
+                         .vocab = e.model().config().vocab_size,
+                         .max_new_tokens = p.gen.max_new_tokens,
+                         .sampling = p.gen.sampling,
+                         .stop_ids = std::move(stop_ids),
+                         .stop = p.stop,
+                         .split_reasoning = true,
+                         .think_opened_by_prompt = think_opened,
+                         .max_reasoning_tokens = p.max_reasoning_tokens};
+}
 
 }  // namespace
 
@@ -50,67 +67,45 @@ Expected<ChatResult> chat(const Engine& e, Session& s, const ChatParams& p) {
   bool think_opened = false;
   auto prompt = encode_chat_prompt(e, p, &think_opened);
   if (!prompt) return prompt.error();
-  const tokenizer::Tokenizer& tok = *e.tokenizer();
+  if (prompt->empty()) return make_error(ErrorCode::kInvalidArgument, "chat: the prompt encodes to no tokens");
   ChatResult res;
   res.prompt_tokens = static_cast<int64_t>(prompt->size());
-  tokenizer::StreamDecoder dec(tok);
-  tokenizer::ReasoningStreamSplitter split({.think_opened_by_prompt = think_opened});
-  BudgetForcer forcer;
-  const int64_t vocab = e.model().config().vocab_size;
-  std::string error;
-  GenerateParams g = p.gen;
-  g.logits_hook = [&](std::span<const int32_t> ids, float* logits) {
-    if (forcer.active()) return forcer.force(logits, vocab);
-    if (p.max_reasoning_tokens && split.in_reasoning() && res.reasoning_tokens >= *p.max_reasoning_tokens &&
-        forcer.queue.empty()) {
-      auto close = tok.encode("\n</think>\n\n");
-      if (close.ok() && !close->empty()) {
-        forcer.queue = *close;
-        res.budget_forced = true;
-        return forcer.force(logits, vocab);
-      }
+  SequenceOptions so = chat_sequence_options(e, p, think_opened);
+  std::shared_ptr<HookConstraint> hook;
+  if (p.gen.logits_hook) so.answer_constraint = hook = std::make_shared<HookConstraint>(p.gen.logits_hook);
+  SequenceState seq(std::move(so));
+  if (hook) hook->set_ids(&seq.ids());
+  Timer timer;
+  RADSEEK_TRY(e.feed(s, *prompt));
+  res.prefill_seconds = timer.seconds();
+  timer.reset();
+  res.finish_reason = "length";
+  for (int64_t i = 0; i < p.gen.max_new_tokens; ++i) {
+    auto st = seq.step(s.logits_buffer().data());
+    if (!st) return st.error();
+    if (p.on_delta && (!st->reasoning_delta.empty() || !st->content_delta.empty()))
+      p.on_delta(st->reasoning_delta, st->content_delta);
+    const bool more = p.gen.on_token ? p.gen.on_token(st->id) : true;
+    if (st->done || !more) {
+      res.finish_reason = st->done ? seq.finish_reason() : "stop";
+      break;
     }
-    if (p.gen.logits_hook && !split.in_reasoning()) p.gen.logits_hook(ids, logits);
-  };
-  g.on_token = [&](int32_t id) {
-    if (forcer.active()) ++forcer.next;
-    if (split.in_reasoning() || (think_opened && res.ids.empty())) ++res.reasoning_tokens;
-    res.ids.push_back(id);
-    auto text = dec.push(id);
-    if (!text) {
-      error = text.error().message;
-      return false;
-    }
-    auto d = split.push(*text);
-    res.reasoning += d.reasoning;
-    res.content += d.content;
-    if (p.on_delta && (!d.reasoning.empty() || !d.content.empty())) p.on_delta(d.reasoning, d.content);
-    for (const auto& st : p.stop) {
-      const size_t at = st.empty() ? std::string::npos : res.content.find(st);
-      if (at != std::string::npos) {
-        res.content.resize(at);
-        return false;
-      }
-    }
-    return p.gen.on_token ? p.gen.on_token(id) : true;
-  };
-  auto r = e.generate(s, *prompt, g);
-  if (!r) return r.error();
-  if (!error.empty()) return make_error(ErrorCode::kInternal, "decoding output: " + error);
-  auto tail = split.push(dec.finish());
-  auto fin = split.finish();
-  res.reasoning += tail.reasoning + fin.reasoning;
-  res.content += tail.content + fin.content;
-  if (p.on_delta && !(tail.reasoning + fin.reasoning + tail.content + fin.content).empty())
-    p.on_delta(tail.reasoning + fin.reasoning, tail.content + fin.content);
-  // The whole-text split is authoritative (it finds the last "</think>").
+    if (s.length() >= s.capacity()) break;
+    const int32_t one[1] = {st->id};
+    RADSEEK_TRY(e.feed(s, one));
+  }
+  res.decode_seconds = timer.seconds();
+  const auto tail = seq.finish();
+  if (p.on_delta && !(tail.reasoning + tail.content).empty()) p.on_delta(tail.reasoning, tail.content);
+  res.ids = seq.ids();
+  res.reasoning = seq.reasoning();
+  res.content = seq.content();
+  res.reasoning_tokens = seq.reasoning_tokens();
+  res.budget_forced = seq.budget_forced();
+  // The whole-text split is authoritative for whether the reasoning closed (it finds the last "</think>").
   std::string all_text;
-  if (auto t = tok.decode(res.ids); t.ok()) all_text = *t;
-  const auto whole = tokenizer::split_reasoning(all_text, {.think_opened_by_prompt = think_opened});
-  res.reasoning_closed = whole.reasoning_closed;
-  res.finish_reason = r->finish_reason;
-  res.prefill_seconds = r->prefill_seconds;
-  res.decode_seconds = r->decode_seconds;
+  if (auto t = e.tokenizer()->decode(res.ids); t.ok()) all_text = *t;
+  res.reasoning_closed = tokenizer::split_reasoning(all_text, {.think_opened_by_prompt = think_opened}).reasoning_closed;
   return res;
 }
 
