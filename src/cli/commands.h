@@ -26,4 +26,7 @@ void register_synth(CLI::App& app);
 // Training (cmd_train.cpp): tokenizer, pretrain, sft.
 void register_train(CLI::App& app);
 
+// Server (cmd_serve.cpp).
+void register_serve(CLI::App& app);
+
 }  // namespace radseek::cli
