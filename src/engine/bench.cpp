@@ -94,7 +94,7 @@ double median(std::vector<double> v) {
 Expected<BenchResult> run_bench(const Engine& e, const BenchParams& p) {
   BenchResult r;
   const auto& cfg = e.model().config();
-  const auto tb = model::weight_bytes_per_token(e.model().weights(), cfg);
+  const auto tb = e.model().weight_bytes();
   r.weight_bytes_per_token = tb.per_token;
   r.weight_bytes_total = tb.total_weights;
   r.flops_per_token = 2.0 * static_cast<double>(model::count_params(cfg).active_per_token - cfg.hidden_size * cfg.vocab_size);

@@ -17,13 +17,13 @@ double log_sum_exp(const float* x, int64_t n) {
   return mx + std::log(s);
 }
 
-Session::Session(const model::Model& m, int64_t capacity)
+Session::Session(const model::CausalLM& m, int64_t capacity)
     : cache_(m.make_cache(capacity)), logits_(static_cast<size_t>(m.config().vocab_size)) {}
 
 Status Session::copy_prefix_from(const Session& src, int64_t n) {
   const auto& a = src.cache_.shape();
   const auto& b = cache_.shape();
-  if (a.n_layers != b.n_layers || a.kv_lora_rank != b.kv_lora_rank || a.rope_dim != b.rope_dim)
+  if (a.n_layers != b.n_layers || a.row_size != b.row_size)
     return make_error(ErrorCode::kInvalidArgument, "prefix cache from a different model");
   if (n > src.length() || n > capacity())
     return make_error(ErrorCode::kOutOfRange, "prefix of " + std::to_string(n) + " tokens does not fit");
@@ -35,7 +35,7 @@ Status Session::copy_prefix_from(const Session& src, int64_t n) {
 }
 
 Expected<std::unique_ptr<Engine>> Engine::load(const EngineOptions& opts) {
-  auto m = model::Model::load(opts.model_dir);
+  auto m = model::load_causal_lm(opts.model_dir);
   if (!m) return m.error();
   auto e = std::unique_ptr<Engine>(new Engine());
   e->model_ = std::move(*m);

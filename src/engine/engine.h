@@ -14,6 +14,7 @@
 #include "base/thread_pool.h"
 #include "engine/sampler.h"
 #include "kernels/kernels.h"
+#include "model/causal_lm.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -30,7 +31,7 @@ struct EngineOptions {
 // One sequence: its KV cache, scratch and last logits.
 class Session {
  public:
-  Session(const model::Model& m, int64_t capacity);
+  Session(const model::CausalLM& m, int64_t capacity);
   int64_t length() const { return cache_.length(); }
   int64_t capacity() const { return cache_.capacity(); }
   const float* last_logits() const { return logits_.data(); }
@@ -83,7 +84,7 @@ class Engine {
  public:
   static Expected<std::unique_ptr<Engine>> load(const EngineOptions& opts);
 
-  const model::Model& model() const { return *model_; }
+  const model::CausalLM& model() const { return *model_; }
   const model::Context& context() const { return ctx_; }
   const kernels::KernelTable& kernel_table() const { return kernels_; }
   int threads() const { return pool_->size(); }
@@ -107,7 +108,7 @@ class Engine {
 
  private:
   Engine() = default;
-  std::unique_ptr<model::Model> model_;
+  std::unique_ptr<model::CausalLM> model_;
   std::unique_ptr<ThreadPool> pool_;
   kernels::KernelTable kernels_;
   model::Context ctx_;

@@ -87,8 +87,18 @@ Status parse_rope_scaling(const json& j, const std::string& label, RopeScaling& 
     rs.type.clear();
     return {};
   }
+  if (type == "llama3") {
+    RADSEEK_TRY(rr.num_field("factor", rs.factor, true, /*positive=*/true));
+    RADSEEK_TRY(rr.int_field("original_max_position_embeddings", rs.original_max_position_embeddings, true, 1,
+                             kMaxPositions));
+    RADSEEK_TRY(rr.num_field("low_freq_factor", rs.low_freq_factor, true, /*positive=*/true));
+    RADSEEK_TRY(rr.num_field("high_freq_factor", rs.high_freq_factor, true, /*positive=*/true));
+    if (rs.high_freq_factor <= rs.low_freq_factor)
+      return make_error(ErrorCode::kParse, label + ": rope_scaling high_freq_factor must exceed low_freq_factor");
+    return {};
+  }
   if (type != "yarn")
-    return make_error(ErrorCode::kUnsupported, label + ": rope_scaling type '" + type + "' is not supported for DeepSeek models (expected 'yarn')");
+    return make_error(ErrorCode::kUnsupported, label + ": rope_scaling type '" + type + "' is not supported (expected 'yarn' or 'llama3')");
   RADSEEK_TRY(rr.num_field("factor", rs.factor, true, /*positive=*/true));
   RADSEEK_TRY(rr.int_field("original_max_position_embeddings", rs.original_max_position_embeddings, true, 1,
                            kMaxPositions));
@@ -99,16 +109,6 @@ Status parse_rope_scaling(const json& j, const std::string& label, RopeScaling& 
   return {};
 }
 
-Status parse_quantization(const json& j, const std::string& label, std::optional<QuantizationConfig>& out) {
-  if (!j.contains("quantization_config") || j["quantization_config"].is_null()) return {};
-  const json& q = j["quantization_config"];
-  if (!q.is_object())
-    return make_error(ErrorCode::kParse, label + ": field 'quantization_config' must be an object or null, got " +
-                                             describe_json(q));
-  Reader r(q, label + ": quantization_config");
-  QuantizationConfig qc;
-  RADSEEK_TRY(r.str_field("quant_method", qc.quant_method, true));
-  if (qc.quant_method != "fp8")
 // radseek's integer formats (kernels.h WeightMatrix): bits 8 or 4, groups of 32 columns — the only
 // group size the kernels implement, so any other is refused rather than misread.
 Status parse_radseek_quantization(const Reader& r, const std::string& label, QuantizationConfig& qc,
@@ -124,6 +124,17 @@ Status parse_radseek_quantization(const Reader& r, const std::string& label, Qua
   return {};
 }
 
+Status parse_quantization(const json& j, const std::string& label, std::optional<QuantizationConfig>& out) {
+  if (!j.contains("quantization_config") || j["quantization_config"].is_null()) return {};
+  const json& q = j["quantization_config"];
+  if (!q.is_object())
+    return make_error(ErrorCode::kParse, label + ": field 'quantization_config' must be an object or null, got " +
+                                             describe_json(q));
+  Reader r(q, label + ": quantization_config");
+  QuantizationConfig qc;
+  RADSEEK_TRY(r.str_field("quant_method", qc.quant_method, true));
+  if (qc.quant_method == "radseek") return parse_radseek_quantization(r, label, qc, out);
+  if (qc.quant_method != "fp8")
     return make_error(ErrorCode::kUnsupported, label + ": quantization_config.quant_method '" + qc.quant_method + "' is not supported (expected 'fp8' or 'radseek')");
   RADSEEK_TRY(r.str_field("fmt", qc.fmt, false));
   if (!qc.fmt.empty() && qc.fmt != "e4m3")
@@ -133,7 +144,6 @@ Status parse_radseek_quantization(const Reader& r, const std::string& label, Qua
     const json& b = q["weight_block_size"];
     auto in_range = [](const json& v) {
       return v.is_number_integer() && v.get<int64_t>() > 0 && v.get<int64_t>() <= kMaxDim &&
-  if (qc.quant_method == "radseek") return parse_radseek_quantization(r, label, qc, out);
              !(v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(kMaxDim));
     };
     if (!b.is_array() || b.size() != 2 || !in_range(b[0]) || !in_range(b[1]))
@@ -231,6 +241,33 @@ Status parse_shapes(const Reader& r, ModelConfig& c) {
   return {};
 }
 
+// Llama 3 / Qwen2 / Qwen3: GQA attention, SwiGLU MLP, plain or llama3-scaled RoPE (spec §6).
+Status parse_dense(const Reader& r, ModelConfig& c) {
+  RADSEEK_TRY(r.int_field("vocab_size", c.vocab_size, true, 1));
+  RADSEEK_TRY(r.int_field("hidden_size", c.hidden_size, true, 1));
+  RADSEEK_TRY(r.int_field("intermediate_size", c.intermediate_size, true, 1));
+  RADSEEK_TRY(r.int_field("num_hidden_layers", c.num_hidden_layers, true, 1));
+  RADSEEK_TRY(r.int_field("num_attention_heads", c.num_attention_heads, true, 1));
+  c.num_key_value_heads = c.num_attention_heads;
+  RADSEEK_TRY(r.int_field("num_key_value_heads", c.num_key_value_heads, false, 1));
+  if (c.num_attention_heads % c.num_key_value_heads != 0)
+    return r.error("num_key_value_heads", "must divide num_attention_heads (" + std::to_string(c.num_attention_heads) + ")");
+  c.head_dim = c.hidden_size / c.num_attention_heads;
+  RADSEEK_TRY(r.int_field("head_dim", c.head_dim, false, 2));
+  if (c.head_dim % 2 != 0) return r.error("head_dim", "must be even (RoPE rotates pairs)");
+  RADSEEK_TRY(r.num_field("rms_norm_eps", c.rms_norm_eps, false, /*positive=*/true));
+  RADSEEK_TRY(r.num_field("rope_theta", c.rope_theta, false, /*positive=*/true));
+  RADSEEK_TRY(r.int_field("max_position_embeddings", c.max_position_embeddings, false, 0, kMaxPositions));
+  RADSEEK_TRY(r.bool_field("tie_word_embeddings", c.tie_word_embeddings));
+  RADSEEK_TRY(r.int_field("bos_token_id", c.bos_token_id, false, 0, c.vocab_size - 1));
+  RADSEEK_TRY(r.bool_field("attention_bias", c.attention_bias));
+  if (c.model_type == ModelType::kQwen2) c.attention_bias = true;  // Qwen2 always has q/k/v biases
+  c.qk_norm = c.model_type == ModelType::kQwen3;
+  // The dense MLA-free models reuse the rope fields: the whole head rotates.
+  c.qk_rope_head_dim = c.head_dim;
+  return {};
+}
+
 }  // namespace
 
 Expected<ModelConfig> parse_model_config(const std::string& text, const std::string& label) {
@@ -243,9 +280,20 @@ Expected<ModelConfig> parse_model_config(const std::string& text, const std::str
   RADSEEK_TRY(r.str_field("model_type", c.model_type_name, true));
   if (c.model_type_name == "deepseek_v3") c.model_type = ModelType::kDeepseekV3;
   else if (c.model_type_name == "deepseek_v2") c.model_type = ModelType::kDeepseekV2;
+  else if (c.model_type_name == "llama") c.model_type = ModelType::kLlama;
+  else if (c.model_type_name == "qwen2") c.model_type = ModelType::kQwen2;
+  else if (c.model_type_name == "qwen3") c.model_type = ModelType::kQwen3;
   else
     return make_error(ErrorCode::kUnsupported, label + ": model_type '" + c.model_type_name +
-                                                   "' is not supported (expected deepseek_v3 or deepseek_v2)");
+                                                   "' is not supported (expected deepseek_v3, deepseek_v2, llama, qwen2 or qwen3)");
+  if (!c.is_deepseek()) {
+    RADSEEK_TRY(parse_dense(r, c));
+    RADSEEK_TRY(parse_eos(j, r, c));
+    RADSEEK_TRY(parse_rope_scaling(j, label, c.rope_scaling));
+    if (c.rope_scaling.type == "yarn")
+      return make_error(ErrorCode::kUnsupported, label + ": rope_scaling 'yarn' is not supported for " + c.model_type_name);
+    return c;
+  }
   RADSEEK_TRY(parse_shapes(r, c));
   RADSEEK_TRY(parse_routing(r, j, c));
   RADSEEK_TRY(parse_eos(j, r, c));

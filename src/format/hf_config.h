@@ -11,7 +11,7 @@
 
 namespace radseek::format {
 
-enum class ModelType { kDeepseekV2, kDeepseekV3 };
+enum class ModelType { kDeepseekV2, kDeepseekV3, kLlama, kQwen2, kQwen3 };
 enum class ScoringFunc { kSoftmax, kSigmoid };
 enum class TopkMethod { kGreedy, kGroupLimitedGreedy, kNoauxTc };
 
@@ -23,6 +23,9 @@ struct RopeScaling {
   double beta_slow = 1.0;
   double mscale = 1.0;
   double mscale_all_dim = 0.0;  // HF default 0: no softmax correction unless the config sets it
+  // type "llama3" (Llama 3.1+): wavelength-dependent frequency scaling, spec §6.2.
+  double low_freq_factor = 1.0;
+  double high_freq_factor = 4.0;
 };
 
 struct QuantizationConfig {
@@ -31,13 +34,13 @@ struct QuantizationConfig {
   int64_t block_rows = 128;  // weight_block_size[0]
   int64_t block_cols = 128;  // weight_block_size[1]
   std::string scale_fmt;     // "ue8m0" for V3.1 (scales are powers of two), else empty
-};
-
-struct ModelConfig {
   // quant_method "radseek": matrices stored as Q8 (bits 8) or Q4 (bits 4) with one F32 scale per
   // group_size columns (kernels.h WeightMatrix); others left in their float dtype.
   int64_t bits = 0;
   int64_t group_size = 0;
+};
+
+struct ModelConfig {
   ModelType model_type = ModelType::kDeepseekV3;
   std::string model_type_name;
   int64_t vocab_size = 0;
@@ -72,6 +75,13 @@ struct ModelConfig {
   std::vector<int64_t> eos_token_ids;
   std::optional<QuantizationConfig> quantization;
 
+  // Dense GQA architectures (Llama 3, Qwen2, Qwen3; spec §6).
+  int64_t num_key_value_heads = 0;
+  int64_t head_dim = 0;         // per-head q/k/v width (default hidden_size / num_attention_heads)
+  bool attention_bias = false;  // q/k/v projections carry biases (Qwen2)
+  bool qk_norm = false;         // per-head RMSNorm on q and k before RoPE (Qwen3)
+
+  bool is_deepseek() const { return model_type == ModelType::kDeepseekV2 || model_type == ModelType::kDeepseekV3; }
   int64_t qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
   bool is_moe_layer(int64_t layer) const {
     return n_routed_experts > 0 && layer >= first_k_dense_replace && layer % moe_layer_freq == 0;

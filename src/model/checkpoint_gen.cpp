@@ -36,6 +36,7 @@ void fill_values(const ManifestEntry& e, uint64_t seed, std::vector<float>& v) {
   switch (e.kind) {
     case TensorKind::kNorm: base = 1.0f; amp = 0.2f; break;
     case TensorKind::kRouterBias: amp = 0.05f; break;
+    case TensorKind::kBias: amp = 0.1f; break;
     case TensorKind::kEmbedding: amp = e.name.find("embed_tokens") != std::string::npos ? 1.0f : std::sqrt(3.0f / e.shape[1]); break;
     default: amp = std::sqrt(3.0f / static_cast<float>(e.shape[1])); break;
   }

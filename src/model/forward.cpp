@@ -31,7 +31,7 @@ Expected<std::unique_ptr<Model>> Model::load(const std::string& dir) {
 
 KvCache Model::make_cache(int64_t capacity) const {
   return KvCache(KvCacheShape{.n_layers = cfg_.num_hidden_layers, .capacity = capacity,
-                              .kv_lora_rank = cfg_.kv_lora_rank, .rope_dim = cfg_.qk_rope_head_dim});
+                              .row_size = cfg_.kv_lora_rank + cfg_.qk_rope_head_dim});
 }
 
 void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const {
@@ -90,10 +90,7 @@ Status Model::validate(const BatchArgs& args) const {
   return {};
 }
 
-Status Model::forward(const Context& ctx, const ForwardArgs& a) const {
-  const SeqStep one{.tokens = a.tokens, .cache = a.cache, .logits = a.logits, .rows = a.rows, .hidden_out = a.hidden_out};
-  return forward_batch(ctx, BatchArgs{.seqs = std::span(&one, 1), .scratch = a.scratch});
-}
+TokenBytes Model::weight_bytes() const { return weight_bytes_per_token(weights_, cfg_); }
 
 Status Model::forward_batch(const Context& ctx, const BatchArgs& args) const {
   RADSEEK_TRY(validate(args));

@@ -1,6 +1,6 @@
-// The MLA cache: per layer and token only the normalised latent (kv_lora_rank) and the rotated
-// shared rope key (qk_rope_head_dim) — spec §3.5. Stored contiguously so one dot product with
-// [q_abs | q_pe] scores a token.
+// Per layer and token, one row of values. MLA (spec §3.5) keeps only the normalised latent
+// (kv_lora_rank) and the rotated shared rope key (qk_rope_head_dim), contiguous so one dot product with
+// [q_abs | q_pe] scores a token; dense GQA models keep [K heads | V heads].
 #pragma once
 
 #include <cstdint>
@@ -11,18 +11,17 @@ namespace radseek::model {
 struct KvCacheShape {
   int64_t n_layers = 0;
   int64_t capacity = 0;      // tokens
-  int64_t kv_lora_rank = 0;  // c
-  int64_t rope_dim = 0;      // dr
+  int64_t row_size = 0;      // values per token and layer (MLA: c + dr; GQA: 2·n_kv·head_dim)
 };
 
 class KvCache {
  public:
   KvCache() = default;
   explicit KvCache(const KvCacheShape& s)
-      : shape_(s), data_(static_cast<size_t>(s.n_layers * s.capacity * (s.kv_lora_rank + s.rope_dim))) {}
+      : shape_(s), data_(static_cast<size_t>(s.n_layers * s.capacity * s.row_size)) {}
 
   const KvCacheShape& shape() const { return shape_; }
-  int64_t row_size() const { return shape_.kv_lora_rank + shape_.rope_dim; }
+  int64_t row_size() const { return shape_.row_size; }
   int64_t length() const { return length_; }
   int64_t capacity() const { return shape_.capacity; }
   void set_length(int64_t n) { length_ = n; }

@@ -39,11 +39,40 @@ void add_layer(std::vector<ManifestEntry>& m, const format::ModelConfig& c, int6
   }
 }
 
+// Llama / Qwen2 / Qwen3 layer (HF names, spec §6).
+void add_dense_layer(std::vector<ManifestEntry>& m, const format::ModelConfig& c, int64_t l) {
+  const std::string p = "model.layers." + std::to_string(l) + ".", a = p + "self_attn.";
+  const int64_t d = c.hidden_size, hd = c.head_dim, q = c.num_attention_heads * hd, kv = c.num_key_value_heads * hd;
+  m.push_back({p + "input_layernorm.weight", {d}, TensorKind::kNorm});
+  m.push_back({a + "q_proj.weight", {q, d}, TensorKind::kMatrix});
+  m.push_back({a + "k_proj.weight", {kv, d}, TensorKind::kMatrix});
+  m.push_back({a + "v_proj.weight", {kv, d}, TensorKind::kMatrix});
+  if (c.attention_bias) {
+    m.push_back({a + "q_proj.bias", {q}, TensorKind::kBias});
+    m.push_back({a + "k_proj.bias", {kv}, TensorKind::kBias});
+    m.push_back({a + "v_proj.bias", {kv}, TensorKind::kBias});
+  }
+  if (c.qk_norm) {
+    m.push_back({a + "q_norm.weight", {hd}, TensorKind::kNorm});
+    m.push_back({a + "k_norm.weight", {hd}, TensorKind::kNorm});
+  }
+  m.push_back({a + "o_proj.weight", {d, q}, TensorKind::kMatrix});
+  m.push_back({p + "post_attention_layernorm.weight", {d}, TensorKind::kNorm});
+  add_mlp(m, p + "mlp.", d, c.intermediate_size);
+}
+
 }  // namespace
 
 std::vector<ManifestEntry> tensor_manifest(const format::ModelConfig& c, bool include_mtp) {
   std::vector<ManifestEntry> m;
   const int64_t d = c.hidden_size;
+  if (!c.is_deepseek()) {
+    m.push_back({"model.embed_tokens.weight", {c.vocab_size, d}, TensorKind::kEmbedding});
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l) add_dense_layer(m, c, l);
+    m.push_back({"model.norm.weight", {d}, TensorKind::kNorm});
+    if (!c.tie_word_embeddings) m.push_back({"lm_head.weight", {c.vocab_size, d}, TensorKind::kEmbedding});
+    return m;
+  }
   m.push_back({"model.embed_tokens.weight", {c.vocab_size, d}, TensorKind::kEmbedding});
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) add_layer(m, c, l);
   if (include_mtp) {

@@ -16,6 +16,7 @@ enum class TensorKind {
   kNorm,        // RMSNorm weight
   kRouter,      // MoE gate weight: BF16 (not quantised)
   kRouterBias,  // e_score_correction_bias: F32
+  kBias,        // q/k/v projection bias (Qwen2)
 };
 
 struct ManifestEntry {

@@ -11,9 +11,11 @@
 #include "base/status.h"
 #include "format/hf_config.h"
 #include "format/safetensors.h"
+#include "model/causal_lm.h"
 #include "model/context.h"
 #include "model/kv_cache.h"
 #include "model/rope.h"
+#include "model/param_count.h"
 #include "model/weights.h"
 
 namespace radseek::model {
@@ -51,47 +53,20 @@ struct Scratch {
   std::vector<float> ex_x, ex_gate, ex_up, ex_out;  // [T, ·] gathered expert inputs/outputs
 };
 
-// Which logits rows to produce.
-enum class LogitsRows { kAll, kLast, kNone };
-
-// One sequence's part of a step: its new tokens go to positions cache->length() onwards.
-struct SeqStep {
-  std::span<const int32_t> tokens;  // [T_i]
-  KvCache* cache = nullptr;
-  float* logits = nullptr;  // [T_i or 1, vocab] per `rows`
-  LogitsRows rows = LogitsRows::kLast;
-  float* hidden_out = nullptr;  // optional [T_i, d]: final-normed hidden states (MTP input)
-};
-
-struct ForwardArgs {
-  std::span<const int32_t> tokens;  // [T], placed at positions cache->length() ...
-  KvCache* cache = nullptr;
-  Scratch* scratch = nullptr;
-  float* logits = nullptr;  // [T or 1, vocab] per `rows`
-  LogitsRows rows = LogitsRows::kAll;
-  float* hidden_out = nullptr;  // optional [T, d]
-};
-
-// Several sequences advanced in one pass (continuous batching): the projections and experts see all
-// rows at once, so each weight is read once per step; attention runs per sequence on its own cache.
-struct BatchArgs {
-  std::span<const SeqStep> seqs;
-  Scratch* scratch = nullptr;
-};
-
-class Model {
+// DeepSeek-V2/V3 (MLA + MoE).
+class Model : public CausalLM {
  public:
   static Expected<std::unique_ptr<Model>> load(const std::string& dir);
 
-  const format::ModelConfig& config() const { return cfg_; }
+  const format::ModelConfig& config() const override { return cfg_; }
   const ModelWeights& weights() const { return weights_; }
-  const format::Checkpoint& checkpoint() const { return ckpt_; }
+  const format::Checkpoint& checkpoint() const override { return ckpt_; }
   const RopeTables& rope() const { return rope_; }
 
-  KvCache make_cache(int64_t capacity) const;
+  KvCache make_cache(int64_t capacity) const override;
   // Runs the tokens through every layer, appending them to the cache.
-  Status forward(const Context& ctx, const ForwardArgs& args) const;
-  Status forward_batch(const Context& ctx, const BatchArgs& args) const;
+  Status forward_batch(const Context& ctx, const BatchArgs& args) const override;
+  TokenBytes weight_bytes() const override;
 
  private:
   void ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const;

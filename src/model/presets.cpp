@@ -48,13 +48,44 @@ json tiny_v2() {
   return j;
 }
 
+// Dense GQA models (spec §6): Qwen2 as R1-Distill-Qwen-1.5B, Llama 3 with llama3 RoPE, Qwen3 with
+// per-head q/k norms; the tiny ones keep every feature at test size.
+json qwen2_1_5b() {
+  return {{"architectures", {"Qwen2ForCausalLM"}}, {"model_type", "qwen2"}, {"vocab_size", 151936},
+          {"hidden_size", 1536}, {"intermediate_size", 8960}, {"num_hidden_layers", 28},
+          {"num_attention_heads", 12}, {"num_key_value_heads", 2}, {"max_position_embeddings", 131072},
+          {"rms_norm_eps", 1e-6}, {"rope_theta", 10000}, {"tie_word_embeddings", false},
+          {"bos_token_id", 151643}, {"eos_token_id", 151643}, {"hidden_act", "silu"}};
+}
+
+json tiny_dense(const std::string& type) {
+  json j = {{"model_type", type}, {"vocab_size", 512}, {"hidden_size", 64}, {"intermediate_size", 128},
+            {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
+            {"max_position_embeddings", 4096}, {"rms_norm_eps", 1e-6}, {"rope_theta", 10000},
+            {"tie_word_embeddings", false}, {"bos_token_id", 0}, {"eos_token_id", 1}, {"hidden_act", "silu"}};
+  if (type == "llama") {
+    j["rope_theta"] = 500000;
+    j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                         {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 64}};
+  }
+  if (type == "qwen3") {
+    j["head_dim"] = 24;  // Qwen3 sets head_dim apart from hidden_size / heads
+    j["tie_word_embeddings"] = true;
+  }
+  return j;
+}
+
 }  // namespace
 
 Expected<json> preset_config(const std::string& name) {
+  if (name == "qwen2-1.5b") return qwen2_1_5b();
+  if (name == "tiny-llama") return tiny_dense("llama");
+  if (name == "tiny-qwen2") return tiny_dense("qwen2");
+  if (name == "tiny-qwen3") return tiny_dense("qwen3");
   if (name == "tiny-v3") return tiny_v3();
   if (name == "tiny-v2") return tiny_v2();
   if (name == "v2-lite") return v2_lite();
-  return make_error(ErrorCode::kInvalidArgument, "unknown preset '" + name + "' (known: tiny-v3, tiny-v2, v2-lite)");
+  return make_error(ErrorCode::kInvalidArgument, "unknown preset '" + name + "' (known: tiny-v3, tiny-v2, v2-lite, tiny-llama, tiny-qwen2, tiny-qwen3, qwen2-1.5b)");
 }
 
 }  // namespace radseek::model

@@ -140,7 +140,9 @@ TEST(TinyModel, ShardedCheckpointGivesTheSameLogits) {
 TEST(TinyModel, Fp8WeightsStayOneBytePerParameter) {
   auto e = load(make_checkpoint("tiny-v3", model::WeightFormat::kFP8), model::AttentionMode::kAuto);
   ASSERT_TRUE(e);
-  const auto& w = e->model().weights();
+  const auto* m = dynamic_cast<const model::Model*>(&e->model());
+  ASSERT_TRUE(m);
+  const auto& w = m->weights();
   EXPECT_EQ(w.layers[1].attn.q_b_proj->dtype, DType::kF8E4M3);
   EXPECT_EQ(w.layers[1].moe->experts[0].gate_proj.dtype, DType::kF8E4M3);
   EXPECT_EQ(w.layers[1].moe->gate.dtype, DType::kBF16);  // the router is not quantised

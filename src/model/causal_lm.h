@@ -1,0 +1,69 @@
+// The interface every architecture implements (DeepSeek MLA+MoE in model.h, dense GQA models in
+// dense.h): the engine, server, radiology and bench layers see only this.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "base/status.h"
+#include "format/hf_config.h"
+#include "format/safetensors.h"
+#include "model/context.h"
+#include "model/kv_cache.h"
+#include "model/param_count.h"
+
+namespace radseek::model {
+
+struct Scratch;
+
+// Which logits rows to produce.
+enum class LogitsRows { kAll, kLast, kNone };
+
+// One sequence's part of a step: its new tokens go to positions cache->length() onwards.
+struct SeqStep {
+  std::span<const int32_t> tokens;  // [T_i]
+  KvCache* cache = nullptr;
+  float* logits = nullptr;  // [T_i or 1, vocab] per `rows`
+  LogitsRows rows = LogitsRows::kLast;
+  float* hidden_out = nullptr;  // optional [T_i, d]: final-normed hidden states (MTP input)
+};
+
+struct ForwardArgs {
+  std::span<const int32_t> tokens;  // [T], placed at positions cache->length() ...
+  KvCache* cache = nullptr;
+  Scratch* scratch = nullptr;
+  float* logits = nullptr;  // [T or 1, vocab] per `rows`
+  LogitsRows rows = LogitsRows::kAll;
+  float* hidden_out = nullptr;  // optional [T, d]
+};
+
+// Several sequences advanced in one pass (continuous batching): the projections and experts see all
+// rows at once, so each weight is read once per step; attention runs per sequence on its own cache.
+struct BatchArgs {
+  std::span<const SeqStep> seqs;
+  Scratch* scratch = nullptr;
+};
+
+class CausalLM {
+ public:
+  virtual ~CausalLM() = default;
+  virtual const format::ModelConfig& config() const = 0;
+  virtual const format::Checkpoint& checkpoint() const = 0;
+  virtual KvCache make_cache(int64_t capacity) const = 0;
+  virtual Status forward_batch(const Context& ctx, const BatchArgs& args) const = 0;
+  // Weight bytes one decoded token reads, and all weights (bench, info).
+  virtual TokenBytes weight_bytes() const = 0;
+
+  // One sequence: a batch of one.
+  Status forward(const Context& ctx, const ForwardArgs& a) const {
+    const SeqStep one{.tokens = a.tokens, .cache = a.cache, .logits = a.logits, .rows = a.rows, .hidden_out = a.hidden_out};
+    return forward_batch(ctx, BatchArgs{.seqs = std::span(&one, 1), .scratch = a.scratch});
+  }
+};
+
+// Reads config.json and builds the architecture it names (deepseek_v2/v3, llama, qwen2, qwen3).
+Expected<std::unique_ptr<CausalLM>> load_causal_lm(const std::string& dir);
+
+}  // namespace radseek::model
