@@ -30,12 +30,17 @@ struct BackendAnswer {
   std::optional<McOutput> mc;
   std::string reasoning;
   int64_t reasoning_tokens = -1;
+  std::string reasoning_end;  // "closed", "budget", "loop", "eos", "off" (LLM backends)
+  int64_t prompt_tokens = -1;
+  int64_t answer_tokens = -1;
 };
 
 class ClassifierBackend {
  public:
   virtual ~ClassifierBackend() = default;
   virtual std::string name() const = 0;
+  // How many classify/choose calls may run at once on this object (endpoint: concurrent requests).
+  virtual int max_concurrency() const { return 1; }
   virtual Expected<BackendAnswer> classify(const MultiLabelRequest& req) = 0;
   virtual Expected<BackendAnswer> choose(const McRequest& req) = 0;
 };

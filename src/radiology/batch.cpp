@@ -1,7 +1,11 @@
 #include "radiology/batch.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <deque>
+#include <future>
+#include <memory>
 #include <sstream>
 
 #include "base/timer.h"
@@ -69,9 +73,33 @@ ResultRecord classify_one(const BatchOptions& opts, const ReportRecord& rec, Cla
   res.labels = std::move(ans->labels);
   res.mc = std::move(ans->mc);
   res.reasoning = std::move(ans->reasoning);
+  if (opts.reasoning_max_chars >= 0 && static_cast<int64_t>(res.reasoning.size()) > opts.reasoning_max_chars) {
+    res.reasoning.resize(static_cast<size_t>(opts.reasoning_max_chars));
+  }
   res.reasoning_tokens = ans->reasoning_tokens;
+  res.reasoning_end = std::move(ans->reasoning_end);
+  res.prompt_tokens = ans->prompt_tokens;
+  res.answer_tokens = ans->answer_tokens;
   return res;
 }
+
+void count(const ResultRecord& res, BatchSummary& s) {
+  ++s.written;
+  s.backend_seconds += res.timings.total_ms / 1000.0;
+  if (res.error) ++s.errors;
+  if (!res.labels) return;
+  for (size_t i = 0; i < res.labels->values.size() && i < s.positives.size(); ++i) {
+    s.positives[i] += res.labels->values[i] == LabelValue::kPositive ? 1 : 0;
+    s.uncertain[i] += res.labels->values[i] == LabelValue::kUncertain ? 1 : 0;
+  }
+}
+
+// A record being classified; results are written in input order.
+struct InFlight {
+  std::shared_ptr<const ReportRecord> rec;
+  std::future<ResultRecord> result;
+};
+
 
 }  // namespace
 
@@ -82,8 +110,22 @@ Expected<BatchSummary> run_batch(const BatchOptions& opts, ReportReader& in, Cla
     s.positives.assign(opts.labels->labels.size(), 0);
     s.uncertain.assign(opts.labels->labels.size(), 0);
   }
+  // One record at a time runs on this thread (deferred); more run on their own threads, which is
+  // what a remote server handling N requests needs.
+  const int width = std::max(1, std::min(opts.concurrency, backend.max_concurrency()));
+  const auto policy = width == 1 ? std::launch::deferred : std::launch::async;
   Timer clock;
   ProgressBar bar(opts.progress);
+  std::deque<InFlight> window;
+  auto write_front = [&]() -> Status {
+    InFlight f = std::move(window.front());
+    window.pop_front();
+    const ResultRecord res = f.result.get();
+    RADSEEK_TRY(out.write(res, f.rec->text));
+    count(res, s);
+    bar.update(s.written, in.progress(), false);
+    return {};
+  };
   ReportRecord rec;
   while (!(opts.stop != nullptr && opts.stop->load()) && in.next(rec)) {
     ++s.read;
@@ -91,19 +133,14 @@ Expected<BatchSummary> run_batch(const BatchOptions& opts, ReportReader& in, Cla
       ++s.skipped;
       continue;
     }
-    const ResultRecord res = classify_one(opts, rec, backend);
-    s.backend_seconds += res.timings.total_ms / 1000.0;
-    RADSEEK_TRY(out.write(res, rec.text));
-    ++s.written;
-    if (res.error) ++s.errors;
-    if (res.labels) {
-      for (size_t i = 0; i < res.labels->values.size() && i < s.positives.size(); ++i) {
-        s.positives[i] += res.labels->values[i] == LabelValue::kPositive ? 1 : 0;
-        s.uncertain[i] += res.labels->values[i] == LabelValue::kUncertain ? 1 : 0;
-      }
-    }
-    bar.update(s.written, in.progress(), false);
+    auto shared = std::make_shared<const ReportRecord>(std::move(rec));
+    window.push_back(InFlight{shared, std::async(policy, [&opts, &backend, shared] {
+                                return classify_one(opts, *shared, backend);
+                              })});
+    if (static_cast<int>(window.size()) >= width) RADSEEK_TRY(write_front());
   }
+  // Records already sent are finished and written even after Ctrl-C: nothing is lost.
+  while (!window.empty()) RADSEEK_TRY(write_front());
   s.interrupted = opts.stop != nullptr && opts.stop->load();
   bar.update(s.written, in.progress(), true);
   s.seconds = clock.seconds();

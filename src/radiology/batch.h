@@ -19,6 +19,8 @@ struct BatchOptions {
   bool multiple_choice = false;
   UncertainPolicy policy = UncertainPolicy::kKeep;
   std::vector<std::string> sections;
+  int concurrency = 1;                        // records in flight at once (capped by the backend)
+  int64_t reasoning_max_chars = -1;           // -1: keep the reasoning, 0: omit it, N: first N bytes
   bool progress = false;                      // draw a progress bar on stderr
   const std::unordered_set<std::string>* skip_ids = nullptr;  // --resume
   const std::atomic<bool>* stop = nullptr;    // set by the SIGINT handler

@@ -2,9 +2,14 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "radiology/evidence.h"
 
 namespace radseek::radiology {
 namespace {
@@ -34,23 +39,38 @@ class EndpointBackend final : public ClassifierBackend {
   EndpointBackend(EndpointOptions o, std::string full_url) : o_(std::move(o)), url_(std::move(full_url)) {}
   std::string name() const override { return "endpoint"; }
 
+  int max_concurrency() const override { return std::max(1, o_.concurrency); }
+
   Expected<BackendAnswer> classify(const MultiLabelRequest& req) override {
-    auto out = complete(build_multilabel_prompt(req.report->text, *req.labels, o_.family));
+    const std::string report = prompt_report_text(req.report->text, *req.sections);
+    auto messages = build_multilabel_prompt(report, *req.labels, o_.family);
+    if (!messages) return messages.error();
+    auto out = complete(*messages);
     if (!out) return out.error();
-    auto values = parse_multilabel_answer(out->split.answer, *req.labels);
-    if (!values) return values.error();
+    auto parsed = parse_multilabel_answer(out->split.answer, *req.labels);
+    if (!parsed) return parsed.error();
+    auto finder = evidence_finder(*req.labels);
+    if (!finder) return finder.error();
     BackendAnswer a = base_answer(*out);
-    a.labels = LabelOutput{.values = std::move(*values), .evidence = {}, .confidence = {}};
+    a.labels = LabelOutput{.values = parsed->values,
+                           .evidence = (*finder)->find(req.report->text, *req.sections, parsed->values, parsed->quotes),
+                           .confidence = {}};
     return a;
   }
 
   Expected<BackendAnswer> choose(const McRequest& req) override {
-    auto out = complete(build_mc_prompt(*req.report, o_.family));
+    const std::string report = prompt_report_text(req.report->text, *req.sections);
+    auto out = complete(build_mc_prompt(*req.report, report, o_.family));
     if (!out) return out.error();
-    auto letter = parse_mc_answer(out->split.answer, *req.report);
-    if (!letter) return letter.error();
+    auto parsed = parse_mc_answer(out->split.answer, *req.report);
+    if (!parsed) return parsed.error();
+    auto scorer = mc_scorer();
+    if (!scorer) return scorer.error();
     BackendAnswer a = base_answer(*out);
-    a.mc = McOutput{.answer = *letter, .confidence = -1, .evidence = {}, .scores = {}};
+    a.mc = McOutput{.answer = parsed->letter,
+                    .confidence = -1,
+                    .evidence = mc_evidence(*req.report, *req.sections, parsed->letter, parsed->quote, **scorer),
+                    .scores = {}};
     return a;
   }
 
@@ -118,8 +138,33 @@ class EndpointBackend final : public ClassifierBackend {
     return c;
   }
 
+  // Shared by concurrent requests: built once under the lock, then only read.
+  Expected<const EvidenceFinder*> evidence_finder(const LabelSet& labels) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = finders_.find(labels.name);
+    if (it == finders_.end()) {
+      auto f = EvidenceFinder::create(labels);
+      if (!f) return f.error();
+      it = finders_.emplace(labels.name, std::make_unique<EvidenceFinder>(std::move(*f))).first;
+    }
+    return it->second.get();
+  }
+
+  Expected<const McScorer*> mc_scorer() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!scorer_) {
+      auto s = McScorer::create();
+      if (!s) return s.error();
+      scorer_ = std::make_unique<McScorer>(std::move(*s));
+    }
+    return scorer_.get();
+  }
+
   EndpointOptions o_;
   std::string url_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<EvidenceFinder>> finders_;
+  std::unique_ptr<McScorer> scorer_;
 };
 
 }  // namespace

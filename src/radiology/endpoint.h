@@ -34,6 +34,7 @@ struct EndpointOptions {
   double top_p = 0.95;
   int max_tokens = 4096;
   double timeout_s = 300;
+  int concurrency = 1;                    // requests in flight at once (the server's parallel slots)
 };
 
 // Fails (without connecting) when the URL is malformed or refused.

@@ -92,6 +92,9 @@ Expected<LabelDef> parse_label(const nlohmann::json& j, const std::string& where
   d.mentions.push_back(synonym_to_pattern(d.name));
   d.mentions.insert(d.mentions.end(), syn->begin(), syn->end());
   d.exclusions = std::move(*excl);
+  auto hedges = string_list(j.value("hedge", nlohmann::json()), where + ".hedge");
+  if (!hedges) return hedges.error();
+  d.hedges = std::move(*hedges);
   return d;
 }
 

@@ -19,6 +19,9 @@ struct LabelDef {
   std::string description;
   std::vector<std::string> mentions;    // patterns (see pattern.h) that mention the finding
   std::vector<std::string> exclusions;  // patterns that, overlapping a mention, cancel it
+  // Patterns that, overlapping a positive mention, make it uncertain: wording that describes the
+  // finding without asserting it ("enlarged cardiac silhouette" may be pericardial fluid).
+  std::vector<std::string> hedges = {};
 };
 
 struct LabelSet {
@@ -46,6 +49,7 @@ LabelSet builtin_chestxray14();
 //    "labels": [{"name": "Pulmonary Embolism",
 //                "synonyms": ["pulmonary embolism", "pulmonary embol*", "filling defect ~3 pulmonary"],
 //                "exclude": ["chronic pulmonary embolism"],   (optional)
+//                "hedge": ["filling defect"],                   (optional: positive -> uncertain)
 //                "description": "..."}]}                       (optional)
 // Synonyms use the pattern syntax of pattern.h; other punctuation is read as a word break, so a
 // plain phrase ("ground-glass opacity") works as written. The label's own name is a mention too.

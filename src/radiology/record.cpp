@@ -122,6 +122,9 @@ nlohmann::json result_to_json(const ResultRecord& r, const LabelSet* set, const 
   j["engine"] = r.engine;
   if (!r.reasoning.empty()) j["reasoning"] = r.reasoning;
   if (r.reasoning_tokens >= 0) j["reasoning_tokens"] = r.reasoning_tokens;
+  if (!r.reasoning_end.empty()) j["reasoning_end"] = r.reasoning_end;
+  if (r.prompt_tokens >= 0) j["prompt_tokens"] = r.prompt_tokens;
+  if (r.answer_tokens >= 0) j["answer_tokens"] = r.answer_tokens;
   j["timings"] = {{"total_ms", std::round(r.timings.total_ms * 1000.0) / 1000.0}};
   return j;
 }

@@ -51,6 +51,9 @@ struct ResultRecord {
   std::optional<McOutput> mc;
   std::string reasoning;      // empty for the rule engine
   int64_t reasoning_tokens = -1;
+  std::string reasoning_end;  // why the reasoning ended (LLM backends)
+  int64_t prompt_tokens = -1;
+  int64_t answer_tokens = -1;
   Timings timings;
 };
 

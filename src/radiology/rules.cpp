@@ -188,6 +188,10 @@ Expected<RuleLabeler> RuleLabeler::create(const LabelSet& set) {
       auto st = r.exclusions_.add(p, static_cast<int>(i));
       if (!st) return st.error().with_context("label set " + set.name + ", label " + d.name);
     }
+    for (const auto& p : d.hedges) {
+      auto st = r.hedges_.add(p, static_cast<int>(i));
+      if (!st) return st.error().with_context("label set " + set.name + ", label " + d.name + " (hedge)");
+    }
   }
   for (const auto& p : set.heart_failure_mentions) RADSEEK_TRY(r.heart_failure_.add(p, 0));
   return r;
@@ -198,6 +202,7 @@ std::vector<MentionHit> RuleLabeler::mentions(const AnalyzedText& t,
   std::vector<MentionHit> out;
   std::vector<PatternSet::Hit> hits;
   std::vector<PatternSet::Hit> excl;
+  std::vector<PatternSet::Hit> hedge;
   for (uint32_t si = 0; si < t.sentences.size(); ++si) {
     const Sentence& s = t.sentences[si];
     if (!sentence_in_sections(t, s, sections)) continue;
@@ -206,16 +211,19 @@ std::vector<MentionHit> RuleLabeler::mentions(const AnalyzedText& t,
     if (hits.empty()) continue;
     excl.clear();
     exclusions_.find_all(t, s.first_token, s.last_token, excl);
+    hedge.clear();
+    hedges_.find_all(t, s.first_token, s.last_token, hedge);
     const auto cue_hits = cues_.find(t, s);
-    for (const auto& h : hits) {
-      const bool excluded = std::any_of(excl.begin(), excl.end(), [&](const PatternSet::Hit& e) {
+    auto overlaps = [](const std::vector<PatternSet::Hit>& v, const PatternSet::Hit& h) {
+      return std::any_of(v.begin(), v.end(), [&](const PatternSet::Hit& e) {
         return e.tag == h.tag && e.span.begin < h.span.end && h.span.begin < e.span.end;
       });
-      if (excluded) continue;
-      out.push_back(MentionHit{.label = h.tag,
-                               .value = cues_.assertion(t, s, cue_hits, h.span),
-                               .sentence = si,
-                               .span = h.span});
+    };
+    for (const auto& h : hits) {
+      if (overlaps(excl, h)) continue;
+      LabelValue v = cues_.assertion(t, s, cue_hits, h.span);
+      if (v == LabelValue::kPositive && overlaps(hedge, h)) v = LabelValue::kUncertain;
+      out.push_back(MentionHit{.label = h.tag, .value = v, .sentence = si, .span = h.span});
     }
   }
   return out;

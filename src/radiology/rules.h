@@ -92,6 +92,7 @@ class RuleLabeler {
   CueRules cues_;
   PatternSet mentions_;    // tag = label index
   PatternSet exclusions_;  // tag = label index
+  PatternSet hedges_;      // tag = label index
   PatternSet heart_failure_;
 };
 

@@ -53,7 +53,14 @@ TEST_F(Cxr14, NegationAndUncertainty) {
   EXPECT_EQ(value_of(*lab, "Cannot exclude pneumonia.", "Pneumonia"), LabelValue::kUncertain);
   EXPECT_EQ(value_of(*lab, "No focal air space opacity to suggest a pneumonia.", "Pneumonia"), LabelValue::kNegative);
   EXPECT_EQ(value_of(*lab, "The heart is not enlarged.", "Cardiomegaly"), LabelValue::kNegative);
-  EXPECT_EQ(value_of(*lab, "The cardiac silhouette is enlarged.", "Cardiomegaly"), LabelValue::kPositive);
+  // An enlarged silhouette may be pericardial fluid or projection (Open-i codes it "Cardiac Shadow"),
+  // an enlarged heart is cardiomegaly; "upper limits of normal" is normal.
+  EXPECT_EQ(value_of(*lab, "The cardiac silhouette is enlarged.", "Cardiomegaly"), LabelValue::kUncertain);
+  EXPECT_EQ(value_of(*lab, "Stable enlarged cardiomediastinal silhouette.", "Cardiomegaly"), LabelValue::kUncertain);
+  EXPECT_EQ(value_of(*lab, "The heart is mildly enlarged.", "Cardiomegaly"), LabelValue::kPositive);
+  EXPECT_EQ(value_of(*lab, "Mild cardiomegaly.", "Cardiomegaly"), LabelValue::kPositive);
+  EXPECT_EQ(value_of(*lab, "The cardiac silhouette is not enlarged.", "Cardiomegaly"), LabelValue::kNegative);
+  EXPECT_EQ(value_of(*lab, "The heart is upper limits of normal in size.", "Cardiomegaly"), LabelValue::kBlank);
   EXPECT_EQ(value_of(*lab, "Pneumothorax is not seen.", "Pneumothorax"), LabelValue::kNegative);
   EXPECT_EQ(value_of(*lab, "The left pneumothorax has resolved.", "Pneumothorax"), LabelValue::kNegative);
   // Lists stay in the scope of one negation.

@@ -1,0 +1,261 @@
+#include "radiology/local.h"
+
+#include <map>
+
+#include "engine/chat.h"
+#include "radiology/evidence.h"
+#include "tokenizer/stream_decoder.h"
+
+namespace radseek::radiology {
+namespace {
+
+// Room for the answer beyond its shortest form: quotes and longer values.
+constexpr int64_t kAnswerSlackTokens = 1024;
+
+struct CaseRun {
+  std::string reasoning;
+  int64_t reasoning_tokens = 0;
+  std::string reasoning_end;
+  std::string answer;
+  std::vector<engine::Decision> decisions;
+  int64_t prompt_tokens = 0;
+  int64_t answer_tokens = 0;
+};
+
+struct ReasoningPhase {
+  std::vector<int32_t> ids;
+  std::string text;
+  std::string end;  // closed, eos, loop, budget
+};
+
+class LocalBackend final : public ClassifierBackend {
+ public:
+  LocalBackend(std::unique_ptr<engine::Engine> e, LocalOptions o) : e_(std::move(e)), o_(std::move(o)) {
+    // config.json pads the vocabulary beyond the tokenizer (DeepSeek-V3: 129280 vs 128815); those
+    // ids have no text, so the reasoning must never sample them.
+    const tokenizer::Tokenizer& tok = *e_->tokenizer();
+    for (int32_t id = 0; id < static_cast<int32_t>(e_->model().config().vocab_size); ++id)
+      if (!tok.token_bytes(id)) no_text_ids_.push_back(id);
+  }
+  std::string name() const override { return "local"; }
+
+  Expected<BackendAnswer> classify(const MultiLabelRequest& req) override {
+    const std::string report = prompt_report_text(req.report->text, *req.sections);
+    auto messages = build_multilabel_prompt(report, *req.labels, o_.family);
+    if (!messages) return messages.error();
+    const engine::LabelLinesArgs format = multilabel_format(*req.labels, report);
+    const engine::FormatConstraint constraint = engine::label_lines(format);
+    auto run = run_case(*messages, constraint);
+    if (!run) return run.error();
+    auto parsed = parse_multilabel_answer(run->answer, *req.labels);
+    if (!parsed) return parsed.error().with_context("constrained answer (a radseek bug)");
+    const std::vector<std::string> alternatives = engine::label_line_alternatives(format);
+    std::vector<double> confidence;
+    for (size_t i = 0; i < parsed->values.size(); ++i) {
+      const auto p = engine::option_probabilities(run->decisions, run->answer, parsed->value_pos[i], alternatives);
+      const size_t w = static_cast<size_t>(std::find(kValueOf.begin(), kValueOf.end(), parsed->values[i]) - kValueOf.begin());
+      confidence.push_back(p[w]);
+    }
+    auto finder = evidence_finder(*req.labels);
+    if (!finder) return finder.error();
+    BackendAnswer a = base_answer(*run);
+    a.labels = LabelOutput{.values = parsed->values,
+                           .evidence = (*finder)->find(req.report->text, *req.sections, parsed->values, parsed->quotes),
+                           .confidence = std::move(confidence)};
+    return a;
+  }
+
+  Expected<BackendAnswer> choose(const McRequest& req) override {
+    if (req.report->options.size() < 2) return make_error(ErrorCode::kInvalidArgument, "multiple choice needs at least two options");
+    const std::string report = prompt_report_text(req.report->text, *req.sections);
+    const engine::FormatConstraint constraint = mc_constraint(*req.report, report);
+    auto run = run_case(build_mc_prompt(*req.report, report, o_.family), constraint);
+    if (!run) return run.error();
+    auto parsed = parse_mc_answer(run->answer, *req.report);
+    if (!parsed) return parsed.error().with_context("constrained answer (a radseek bug)");
+    std::vector<std::string> letters;
+    for (const auto& o : req.report->options) letters.push_back(o.first);
+    const auto p = engine::option_probabilities(run->decisions, run->answer, parsed->letter_pos, letters);
+    if (!scorer_) {
+      auto s = McScorer::create();
+      if (!s) return s.error();
+      scorer_ = std::make_unique<McScorer>(std::move(*s));
+    }
+    McOutput mc{.answer = parsed->letter, .confidence = 0, .evidence = {}, .scores = {}};
+    for (size_t i = 0; i < letters.size(); ++i) {
+      mc.scores.emplace_back(letters[i], p[i]);
+      if (letters[i] == parsed->letter) mc.confidence = p[i];
+    }
+    mc.evidence = mc_evidence(*req.report, *req.sections, parsed->letter, parsed->quote, *scorer_);
+    BackendAnswer a = base_answer(*run);
+    a.mc = std::move(mc);
+    return a;
+  }
+
+ private:
+  static BackendAnswer base_answer(const CaseRun& r) {
+    BackendAnswer a;
+    a.reasoning = r.reasoning;
+    a.reasoning_tokens = r.reasoning_tokens;
+    a.reasoning_end = r.reasoning_end;
+    a.prompt_tokens = r.prompt_tokens;
+    a.answer_tokens = r.answer_tokens;
+    return a;
+  }
+
+  Expected<const EvidenceFinder*> evidence_finder(const LabelSet& labels) {
+    auto it = finders_.find(labels.name);
+    if (it == finders_.end()) {
+      auto f = EvidenceFinder::create(labels);
+      if (!f) return f.error();
+      it = finders_.emplace(labels.name, std::make_unique<EvidenceFinder>(std::move(*f))).first;
+    }
+    return it->second.get();
+  }
+
+  Expected<std::vector<int32_t>> encode(std::string_view text) const {
+    return e_->tokenizer()->encode(text, tokenizer::EncodeOptions{.add_bos = false, .match_added_tokens = true});
+  }
+
+  Expected<std::vector<int32_t>> prompt_ids(const std::vector<ChatMessage>& messages) const {
+    engine::ChatParams cp;
+    cp.chat_template = o_.chat_template;
+    for (const ChatMessage& m : messages) cp.messages.push_back(tokenizer::ChatMessage{.role = m.role, .content = m.content});
+    bool opened = false;
+    auto ids = engine::encode_chat_prompt(*e_, cp, &opened);
+    if (!ids) return ids.error();
+    const bool thinking = o_.max_thinking_tokens > 0;
+    // Thinking: make sure the turn starts inside "<think>". No thinking: close an opened one at once.
+    const char* tail = thinking ? (opened ? "" : "<think>\n") : (opened ? "\n</think>\n\n" : "");
+    auto extra = encode(tail);
+    if (!extra) return extra.error();
+    ids->insert(ids->end(), extra->begin(), extra->end());
+    return ids;
+  }
+
+  Expected<ReasoningPhase> reason(engine::Session& s, const std::vector<int32_t>& prompt) const {
+    ReasoningPhase ph;
+    tokenizer::StreamDecoder dec(*e_->tokenizer());
+    LoopDetector loop(o_.loop);
+    const std::vector<int32_t> eos = e_->eos_ids();
+    std::string error;
+    engine::GenerateParams g;
+    g.max_new_tokens = o_.max_thinking_tokens;
+    g.sampling = o_.sampling;
+    g.logits_hook = [this](std::span<const int32_t>, float* logits) {
+      for (int32_t id : no_text_ids_) logits[id] = -1e30f;
+    };
+    g.on_token = [&](int32_t id) {
+      ph.ids.push_back(id);
+      if (std::find(eos.begin(), eos.end(), id) != eos.end()) {
+        ph.end = "eos";
+        return false;
+      }
+      auto piece = dec.push(id);
+      if (!piece) {
+        error = piece.error().message;
+        return false;
+      }
+      ph.text += *piece;
+      if (ph.text.find("</think>") != std::string::npos) {
+        ph.end = "closed";
+        return false;
+      }
+      if (loop.push(id)) {
+        ph.end = "loop";
+        return false;
+      }
+      return true;
+    };
+    auto r = e_->generate(s, prompt, g);
+    if (!r) return r.error();
+    if (!error.empty()) return make_error(ErrorCode::kInternal, "decoding the reasoning: " + error);
+    if (ph.end.empty()) ph.end = "budget";
+    return ph;
+  }
+
+  // The tokens that end the reasoning phase and lead into the answer (the last sampled token was
+  // not fed to the cache yet).
+  Expected<std::vector<int32_t>> answer_lead(const ReasoningPhase& ph) const {
+    std::vector<int32_t> lead;
+    if (ph.end != "eos" && !ph.ids.empty()) lead.push_back(ph.ids.back());
+    if (ph.end == "closed") return lead;
+    auto close = encode("\n</think>\n\n");
+    if (!close) return close.error();
+    lead.insert(lead.end(), close->begin(), close->end());
+    return lead;
+  }
+
+  Expected<CaseRun> run_case(const std::vector<ChatMessage>& messages, const engine::TextConstraint& c) {
+    auto prompt = prompt_ids(messages);
+    if (!prompt) return prompt.error();
+    CaseRun run;
+    run.prompt_tokens = static_cast<int64_t>(prompt->size());
+    const int64_t answer_budget = static_cast<int64_t>(c.cheapest_completion("").size()) + kAnswerSlackTokens;
+    const int64_t thinking = std::max<int64_t>(o_.max_thinking_tokens, 0);
+    engine::Session s(e_->model(), run.prompt_tokens + thinking + answer_budget + 16);
+    std::vector<int32_t> lead = *prompt;
+    run.reasoning_end = "off";
+    if (thinking > 0) {
+      auto ph = reason(s, *prompt);
+      if (!ph) return ph.error();
+      run.reasoning_end = ph->end;
+      run.reasoning = ph->text.substr(0, ph->text.find("</think>"));
+      run.reasoning_tokens = static_cast<int64_t>(ph->ids.size()) - (ph->end == "closed" || ph->end == "eos" ? 1 : 0);
+      auto l = answer_lead(*ph);
+      if (!l) return l.error();
+      lead = std::move(*l);
+    }
+    engine::ConstrainedDecoder dec({.constraint = &c,
+                                    .tokenizer = e_->tokenizer(),
+                                    .vocab_size = e_->model().config().vocab_size,
+                                    .top_n = o_.top_n,
+                                    .first_acceptable_only = o_.answer_temperature <= 0.0f,
+                                    .max_tokens = answer_budget,
+                                    .end_ids = e_->eos_ids()});
+    engine::GenerateParams g;
+    g.max_new_tokens = answer_budget;
+    g.sampling = engine::SamplingParams{.temperature = o_.answer_temperature, .seed = o_.sampling.seed};
+    g.logits_hook = dec.hook();
+    g.on_token = [&](int32_t id) { return dec.observe(id); };
+    auto r = e_->generate(s, lead, g);
+    if (!r) return r.error();
+    if (!dec.complete()) return make_error(ErrorCode::kInternal, "constrained answer incomplete (a radseek bug)");
+    run.answer = dec.text();
+    run.decisions = dec.decisions();
+    run.answer_tokens = static_cast<int64_t>(r->ids.size());
+    return run;
+  }
+
+  std::unique_ptr<engine::Engine> e_;
+  LocalOptions o_;
+  std::map<std::string, std::unique_ptr<EvidenceFinder>> finders_;
+  std::unique_ptr<McScorer> scorer_;
+  std::vector<int32_t> no_text_ids_;
+};
+
+}  // namespace
+
+ModelFamily family_for_template(tokenizer::ChatTemplateKind kind) {
+  switch (kind) {
+    case tokenizer::ChatTemplateKind::kDeepSeekR1:
+    case tokenizer::ChatTemplateKind::kDeepSeekR1Think:
+    case tokenizer::ChatTemplateKind::kDeepSeekR1Distill:
+    case tokenizer::ChatTemplateKind::kDeepSeekR1_0528:
+      return ModelFamily::kR1;
+    default:
+      return ModelFamily::kGeneric;
+  }
+}
+
+Expected<std::unique_ptr<ClassifierBackend>> make_local_backend(std::unique_ptr<engine::Engine> engine,
+                                                                const LocalOptions& opts) {
+  if (engine == nullptr) return make_error(ErrorCode::kInvalidArgument, "--engine local: no model loaded");
+  if (engine->tokenizer() == nullptr) {
+    return make_error(ErrorCode::kNotFound, engine->model().checkpoint().dir() +
+                                                ": no tokenizer.json, which --engine local needs to read reports");
+  }
+  return std::unique_ptr<ClassifierBackend>(new LocalBackend(std::move(engine), opts));
+}
+
+}  // namespace radseek::radiology

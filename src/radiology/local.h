@@ -1,0 +1,43 @@
+// The local engine backend (`--engine local -m DIR`): the model reasons, then answers in the format
+// of prompt.h with the answer constrained, so it always parses.
+//
+// One case runs in two phases on one KV cache:
+//  1. reasoning: the prompt opens "<think>\n" (R1's recommendation; the newer templates do it
+//     themselves); generation stops at "</think>", at the thinking budget, at a repetition loop
+//     (loop_detector.h) or at EOS; in the last three cases "\n</think>\n\n" is fed to close it;
+//  2. answer: generation under engine::ConstrainedDecoder, greedy by default, with the confidence
+//     of every decision (a label's value, the option letter) taken from the model's probabilities.
+// Evidence comes from the answer's quotes matched back to the report (evidence.h). Cases run one at a
+// time (the engine already uses every thread for one sequence).
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "base/status.h"
+#include "engine/engine.h"
+#include "radiology/backend.h"
+#include "radiology/loop_detector.h"
+#include "radiology/prompt.h"
+#include "tokenizer/chat_template.h"
+
+namespace radseek::radiology {
+
+struct LocalOptions {
+  ModelFamily family = ModelFamily::kR1;
+  std::optional<tokenizer::ChatTemplateKind> chat_template;  // default: the model folder's
+  engine::SamplingParams sampling;  // for the reasoning (R1: temperature 0.6, top-p 0.95)
+  float answer_temperature = 0.0f;  // 0: the most probable allowed answer
+  int64_t max_thinking_tokens = 2048;  // 0: no reasoning, answer at once
+  LoopDetectorOptions loop;
+  int top_n = 16;  // answer candidates checked per step
+};
+
+// Takes the loaded engine; fails when the model folder has no tokenizer.json.
+Expected<std::unique_ptr<ClassifierBackend>> make_local_backend(std::unique_ptr<engine::Engine> engine,
+                                                                const LocalOptions& opts);
+
+// The family a model's chat template implies: R1 templates -> r1, others -> generic.
+ModelFamily family_for_template(tokenizer::ChatTemplateKind kind);
+
+}  // namespace radseek::radiology
