@@ -25,6 +25,7 @@ struct GenerateFlags {
   int64_t n = 128;
   int64_t max_thinking = -1;
   bool ignore_eos = false, json_out = false, chat = false, thinking = false;
+  std::string speculative = "none";
 };
 
 json speed_fields(int64_t prompt_tokens, size_t generated, double prefill_s, double decode_s) {
@@ -89,6 +90,8 @@ int run_generate(const GenerateFlags& f) {
   p.max_new_tokens = f.n;
   p.sampling = resolve_sampling(*eng, f.sampling);
   p.ignore_eos = f.ignore_eos;
+  if (f.speculative == "mtp") p.speculation = engine::GenerateParams::Speculation::kMtp;
+  if (f.speculative == "ngram") p.speculation = engine::GenerateParams::Speculation::kNgram;
   std::optional<tokenizer::StreamDecoder> dec;
   if (eng->tokenizer()) dec.emplace(*eng->tokenizer());
   if (!f.json_out)
@@ -112,6 +115,9 @@ int run_generate(const GenerateFlags& f) {
   const auto split = tokenizer::split_reasoning(text);
   json out{{"ids", r->ids}, {"text", split.content}, {"reasoning", split.reasoning}, {"finish_reason", r->finish_reason}};
   out.update(speed_fields(r->prompt_tokens, r->ids.size(), r->prefill_seconds, r->decode_seconds));
+  if (p.speculation != engine::GenerateParams::Speculation::kNone)
+    out["speculative"] = {{"drafted", r->drafted}, {"accepted", r->accepted}, {"forward_steps", r->forward_steps},
+                  {"acceptance_rate", r->drafted ? static_cast<double>(r->accepted) / r->drafted : 0.0}};
   if (f.json_out) std::cout << out.dump() << "\n";
   else std::fprintf(stderr, "\n[%s]\n", out.dump().c_str());
   return 0;
@@ -134,6 +140,8 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--chat-template", f->chat_template, "deepseek-v3, deepseek-r1, deepseek-r1-think, deepseek-v3.1, ...");
   cmd->add_flag("--thinking", f->thinking, "V3.1: open <think> (thinking mode)");
   cmd->add_option("--max-thinking-tokens", f->max_thinking, "Close the reasoning after this many tokens (with --chat)");
+  cmd->add_option("--speculative", f->speculative, "none; mtp: the model's MTP module drafts a token that the next step verifies; ngram: prompt lookup")
+      ->check(CLI::IsMember({"none", "mtp", "ngram"}))->capture_default_str();
   cmd->footer("Examples:\n  radseek generate -m tests/data/golden/v3_fp8 --ids 0,5,9 -n 16 --temperature 0 --json\n"
               "  radseek generate -m MODEL --chat --prompt \"Is there a pleural effusion? ...\" --max-thinking-tokens 256");
   cmd->callback([f] { std::exit(run_generate(*f)); });

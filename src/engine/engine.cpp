@@ -109,6 +109,7 @@ Expected<GenerateResult> Engine::generate(Session& s, std::span<const int32_t> p
   GenerateResult r;
   r.prompt_tokens = static_cast<int64_t>(prompt.size());
   if (prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "generate: empty prompt");
+  if (p.speculation != GenerateParams::Speculation::kNone) return generate_speculative(s, prompt, p);
   Timer timer;
   RADSEEK_TRY(feed(s, prompt));
   r.prefill_seconds = timer.seconds();

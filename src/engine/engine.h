@@ -70,6 +70,12 @@ struct GenerateParams {
   // Called before each sampling with the ids generated so far and the logits [vocab]; may mask or
   // force tokens (constrained answers, thinking budgets).
   std::function<void(std::span<const int32_t>, float*)> logits_hook;
+  // kMtp: the model's multi-token-prediction module drafts the token after next, and the main model
+  // verifies it in the same step as it computes the next one (DeepSeek-V3 §2.2). The output is the
+  // same as without it: every emitted token is sampled from the main model's distribution.
+  // kNgram (prompt lookup): the draft is the token that followed the last earlier occurrence of the
+  // current token in prompt + output — free, and strong on repetitive text such as report templates.
+  enum class Speculation { kNone, kMtp, kNgram } speculation = Speculation::kNone;
 };
 
 struct GenerateResult {
@@ -78,6 +84,9 @@ struct GenerateResult {
   double prefill_seconds = 0.0;
   double decode_seconds = 0.0;
   int64_t prompt_tokens = 0;
+  int64_t drafted = 0;   // MTP drafts checked
+  int64_t accepted = 0;  // drafts the main model agreed with
+  int64_t forward_steps = 0;  // decode forward passes of the main model
 };
 
 class Engine {
@@ -104,10 +113,12 @@ class Engine {
   // Log-softmax over the whole vocabulary at every position of ids (FP32 unless the engine is BF16).
   Expected<std::vector<PositionScore>> score(std::span<const int32_t> ids, int top_k) const;
   Expected<GenerateResult> generate(Session& s, std::span<const int32_t> prompt, const GenerateParams& p) const;
+  bool has_mtp() const;
   std::vector<int32_t> eos_ids() const;
 
  private:
   Engine() = default;
+  Expected<GenerateResult> generate_speculative(Session& s, std::span<const int32_t> prompt, const GenerateParams& p) const;
   std::unique_ptr<model::CausalLM> model_;
   std::unique_ptr<ThreadPool> pool_;
   kernels::KernelTable kernels_;

@@ -19,9 +19,13 @@ Expected<std::unique_ptr<Model>> Model::load(const std::string& dir) {
   if (!cfg) return cfg.error();
   auto ckpt = format::Checkpoint::open(dir);
   if (!ckpt) return ckpt.error();
+  return load(std::move(*cfg), std::move(*ckpt));
+}
+
+Expected<std::unique_ptr<Model>> Model::load(format::ModelConfig cfg, format::Checkpoint ckpt) {
   auto m = std::unique_ptr<Model>(new Model());
-  m->cfg_ = std::move(*cfg);
-  m->ckpt_ = std::move(*ckpt);
+  m->cfg_ = std::move(cfg);
+  m->ckpt_ = std::move(ckpt);
   auto w = load_weights(m->ckpt_, m->cfg_);
   if (!w) return w.error();
   m->weights_ = std::move(*w);

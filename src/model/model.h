@@ -57,6 +57,8 @@ struct Scratch {
 class Model : public CausalLM {
  public:
   static Expected<std::unique_ptr<Model>> load(const std::string& dir);
+  // From a parsed config and its checkpoint (a GGUF file seen as one: format/gguf_model.h).
+  static Expected<std::unique_ptr<Model>> load(format::ModelConfig cfg, format::Checkpoint ckpt);
 
   const format::ModelConfig& config() const override { return cfg_; }
   const ModelWeights& weights() const { return weights_; }

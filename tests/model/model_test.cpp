@@ -166,3 +166,60 @@ TEST(TinyModel, Fp8IsCloseToTheValuesItWasQuantisedFrom) {
 
 }  // namespace
 }  // namespace radseek
+
+namespace radseek {
+namespace {
+
+// Speculative decoding must not change the output: every emitted token is the main model's choice.
+TEST(MtpSpeculation, GreedyOutputEqualsPlainDecoding) {
+  for (const char* c : {"v3_bf16", "v3_fp8"}) {
+    auto e = engine::Engine::load({.model_dir = std::string(RADSEEK_TEST_DATA) + "/golden/" + c, .threads = 2});
+    ASSERT_TRUE(e.ok());
+    ASSERT_TRUE((*e)->has_mtp());
+    const std::vector<int32_t> prompt = {0, 17, 301, 5, 999, 42, 7};
+    engine::GenerateParams p;
+    p.max_new_tokens = 40;
+    p.ignore_eos = true;
+    engine::Session a((*e)->model(), 64), b((*e)->model(), 64);
+    auto plain = (*e)->generate(a, prompt, p);
+    p.speculation = engine::GenerateParams::Speculation::kMtp;
+    auto spec = (*e)->generate(b, prompt, p);
+    ASSERT_TRUE(plain.ok() && spec.ok()) << (spec.ok() ? "" : spec.error().message);
+    EXPECT_EQ(spec->ids, plain->ids) << c;
+    EXPECT_GT(spec->drafted, 0);
+    EXPECT_EQ(b.length(), a.length()) << "the cache must hold exactly the accepted tokens";
+  }
+}
+
+// Prompt-lookup drafts are often right once a random model falls into a loop, which exercises the
+// accept path (two tokens per step) as well as the reject path.
+TEST(MtpSpeculation, NgramDraftsAreAcceptedAndChangeNothing) {
+  auto e = engine::Engine::load({.model_dir = std::string(RADSEEK_TEST_DATA) + "/golden/v2lite_bf16", .threads = 2});
+  ASSERT_TRUE(e.ok());
+  const std::vector<int32_t> prompt = {0, 17, 301, 5, 17, 301, 5, 17};
+  engine::GenerateParams p;
+  p.max_new_tokens = 60;
+  p.ignore_eos = true;
+  engine::Session a((*e)->model(), 80), b((*e)->model(), 80);
+  auto plain = (*e)->generate(a, prompt, p);
+  p.speculation = engine::GenerateParams::Speculation::kNgram;
+  auto spec = (*e)->generate(b, prompt, p);
+  ASSERT_TRUE(plain.ok() && spec.ok());
+  EXPECT_EQ(spec->ids, plain->ids);
+  EXPECT_GT(spec->accepted, 0) << "no draft accepted: the accept path went untested";
+  EXPECT_LT(spec->forward_steps, static_cast<int64_t>(plain->ids.size()) - 1);
+  EXPECT_EQ(b.length(), a.length());
+}
+
+TEST(MtpSpeculation, RefusedWithoutMtpModule) {
+  auto e = engine::Engine::load({.model_dir = std::string(RADSEEK_TEST_DATA) + "/golden/v2lite_bf16", .threads = 1});
+  ASSERT_TRUE(e.ok());
+  engine::Session s((*e)->model(), 16);
+  engine::GenerateParams p;
+  p.speculation = engine::GenerateParams::Speculation::kMtp;
+  const std::vector<int32_t> prompt = {0, 3};
+  EXPECT_FALSE((*e)->generate(s, prompt, p).ok());
+}
+
+}  // namespace
+}  // namespace radseek
