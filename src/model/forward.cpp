@@ -73,6 +73,7 @@ void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const 
   grow(s.ex_gate, T * c.moe_intermediate_size);
   grow(s.ex_up, T * c.moe_intermediate_size);
   grow(s.ex_out, T * d);
+  grow(s.mtp_in, T * 2 * d);
   s.tokens = T;
   s.context = L;
   s.threads = threads;
@@ -96,6 +97,23 @@ Status Model::validate(const BatchArgs& args) const {
 
 TokenBytes Model::weight_bytes() const { return weight_bytes_per_token(weights_, cfg_); }
 
+// One pre-norm block on s.x [T, d]: x += MLA(norm(x)); x += FFN(norm(x)). `layer` indexes the caches.
+void Model::run_layer(const Context& ctx, const LayerWeights& lw, int64_t layer, std::span<const SeqStep> seqs,
+                      Scratch& s) const {
+  const int64_t T = s.tokens_in_step, d = cfg_.hidden_size;
+  const kernels::KernelTable& kt = *ctx.kernels;
+  const float eps = static_cast<float>(cfg_.rms_norm_eps);
+  for (int64_t t = 0; t < T; ++t)
+    kt.rmsnorm_f32(s.x.data() + t * d, lw.input_layernorm.w.data(), eps, s.a.data() + t * d, d);
+  attention(ctx, lw, layer, seqs, s);  // s.tmp = MLA(a)
+  for (int64_t i = 0; i < T * d; ++i) s.x[i] += s.tmp[i];
+  for (int64_t t = 0; t < T; ++t)
+    kt.rmsnorm_f32(s.x.data() + t * d, lw.post_attention_layernorm.w.data(), eps, s.a.data() + t * d, d);
+  if (lw.moe) moe(ctx, *lw.moe, T, s);  // s.tmp = MoE(a)
+  else mlp(ctx, *lw.mlp, s.a.data(), T, s.tmp.data(), s);
+  for (int64_t i = 0; i < T * d; ++i) s.x[i] += s.tmp[i];
+}
+
 Status Model::forward_batch(const Context& ctx, const BatchArgs& args) const {
   RADSEEK_TRY(validate(args));
   int64_t T = 0, L = 0;
@@ -117,18 +135,7 @@ Status Model::forward_batch(const Context& ctx, const BatchArgs& args) const {
       rope_cos_sin(rope_, q.cache->length() + static_cast<int64_t>(t), s.rope_cs.data() + r * dr);
     }
   const float eps = static_cast<float>(cfg_.rms_norm_eps);
-  for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
-    const LayerWeights& lw = weights_.layers[l];
-    for (int64_t t = 0; t < T; ++t)
-      kt.rmsnorm_f32(s.x.data() + t * d, lw.input_layernorm.w.data(), eps, s.a.data() + t * d, d);
-    attention(ctx, lw, l, args.seqs, s);  // s.tmp = MLA(a)
-    for (int64_t i = 0; i < T * d; ++i) s.x[i] += s.tmp[i];
-    for (int64_t t = 0; t < T; ++t)
-      kt.rmsnorm_f32(s.x.data() + t * d, lw.post_attention_layernorm.w.data(), eps, s.a.data() + t * d, d);
-    if (lw.moe) moe(ctx, *lw.moe, T, s);  // s.tmp = MoE(a)
-    else mlp(ctx, *lw.mlp, s.a.data(), T, s.tmp.data(), s);
-    for (int64_t i = 0; i < T * d; ++i) s.x[i] += s.tmp[i];
-  }
+  for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) run_layer(ctx, weights_.layers[l], l, args.seqs, s);
   for (int64_t t = 0; t < T; ++t)
     kt.rmsnorm_f32(s.x.data() + t * d, weights_.norm.w.data(), eps, s.a.data() + t * d, d);
   r = 0;

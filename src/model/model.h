@@ -47,6 +47,7 @@ struct Scratch {
   std::vector<int32_t> sel_idx;         // [T, k]
   std::vector<float> sel_w;             // [T, k]
   std::vector<SeqRows> absorbed;        // sequences of the step using the absorbed form
+  std::vector<float> mtp_in;            // [T, 2d]: [enorm(emb) | hnorm(hidden)] (MTP input)
   std::vector<int32_t> expert_tokens;   // [T·k] token ids grouped by expert
   std::vector<float> expert_w;          // [T·k]
   std::vector<int32_t> expert_offset;   // [E+1]
@@ -54,6 +55,16 @@ struct Scratch {
 };
 
 // DeepSeek-V2/V3 (MLA + MoE).
+// One multi-token-prediction step (spec §3.8): row t combines the main model's final-normed hidden
+// state at position i with the token at i+1 and predicts the token at i+2.
+struct MtpStep {
+  const float* hidden = nullptr;      // [T, d] final-normed hidden states of the main model
+  std::span<const int32_t> tokens;    // [T] the tokens that follow those positions
+  KvCache* cache = nullptr;           // the MTP module's own one-layer cache
+  Scratch* scratch = nullptr;
+  float* logits = nullptr;            // [1, vocab]: the last row's draft distribution
+};
+
 class Model : public CausalLM {
  public:
   static Expected<std::unique_ptr<Model>> load(const std::string& dir);
@@ -69,10 +80,16 @@ class Model : public CausalLM {
   // Runs the tokens through every layer, appending them to the cache.
   Status forward_batch(const Context& ctx, const BatchArgs& args) const override;
   TokenBytes weight_bytes() const override;
+  // MTP module (depth 1); has_mtp() false when the checkpoint carries none.
+  bool has_mtp() const { return !weights_.mtp.empty(); }
+  KvCache make_mtp_cache(int64_t capacity) const;
+  Status mtp_forward(const Context& ctx, const MtpStep& step) const;
 
  private:
   void ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const;
   Status validate(const BatchArgs& args) const;
+  void run_layer(const Context& ctx, const LayerWeights& lw, int64_t layer, std::span<const SeqStep> seqs,
+                 Scratch& s) const;
   void attention(const Context& ctx, const LayerWeights& lw, int64_t layer, std::span<const SeqStep> seqs,
                  Scratch& s) const;
   void attend_absorbed(const Context& ctx, const MlaWeights& w, std::span<const SeqRows> seqs, Scratch& s) const;
