@@ -69,6 +69,7 @@ KernelTable reference_kernels() {
   t.isa = Isa::kScalar;
   t.gemm = ref::gemm;
   t.gemm_q = ref::gemm;
+  t.gemm_ggml = ref::gemm;
   t.gemv_t = ref::gemv_t;
   t.dot_f32 = ref::dot_f32;
   t.axpy_f32 = ref::axpy_f32;
@@ -88,6 +89,7 @@ KernelTable make_kernel_table(Isa isa) {
     t.gemm = avx2::gemm;
     t.gemv_t = avx2::gemv_t;
     t.gemm_q = avx2::gemm_q;
+    t.gemm_ggml = avx2::gemm_ggml;
     t.dot_f32 = avx2::dot_f32;
     t.axpy_f32 = avx2::axpy_f32;
     t.rmsnorm_f32 = avx2::rmsnorm_f32;
@@ -99,6 +101,7 @@ KernelTable make_kernel_table(Isa isa) {
     t.gemm = f.avx512_bf16 ? avx512::gemm_bf16 : avx512::gemm;
     t.gemv_t = avx512::gemv_t;
     if (f.avx512_vnni) t.gemm_q = avx512::gemm_q_vnni;
+    if (f.avx512_vnni) t.gemm_ggml = avx512::gemm_ggml_vnni;
     t.dot_f32 = avx512::dot_f32;
     t.axpy_f32 = avx512::axpy_f32;
     t.rmsnorm_f32 = avx512::rmsnorm_f32;

@@ -41,6 +41,26 @@ inline constexpr int64_t kQuantGroup = 32;
 // Bytes per group of the 4-bit format: 32 nibbles.
 inline constexpr int64_t kQ4GroupBytes = kQuantGroup / 2;
 
+// ggml block formats read in place from GGUF files (layouts in kernels/ref/ggml_quants.h). Values
+// match ggml's type ids only by name; format/gguf.h maps the ids.
+enum class GgmlQuant : uint8_t { kNone, kQ8_0, kQ4_0, kQ4_K, kQ5_K, kQ6_K };
+struct GgmlQuantInfo {
+  int64_t block_elems = 1;  // elements per block (a row holds cols / block_elems blocks)
+  int64_t block_bytes = 0;
+  const char* name = "";
+};
+constexpr GgmlQuantInfo ggml_quant_info(GgmlQuant q) {
+  switch (q) {
+    case GgmlQuant::kQ8_0: return {32, 34, "Q8_0"};
+    case GgmlQuant::kQ4_0: return {32, 18, "Q4_0"};
+    case GgmlQuant::kQ4_K: return {256, 144, "Q4_K"};
+    case GgmlQuant::kQ5_K: return {256, 176, "Q5_K"};
+    case GgmlQuant::kQ6_K: return {256, 210, "Q6_K"};
+    case GgmlQuant::kNone: break;
+  }
+  return {};
+}
+
 // A weight matrix W as stored in the checkpoint: [rows, cols] row-major, y = x · Wᵀ.
 // radseek's integer formats (quant_method "radseek", written by `radseek quantize`) reuse two dtype
 // tags, always with group_scale set:
@@ -49,6 +69,8 @@ inline constexpr int64_t kQ4GroupBytes = kQuantGroup / 2;
 //             column 32g+b in its low nibble and 32g+16+b in its high nibble (ggml's Q4_0 order, so
 //             a 16-byte load splits into two runs of 16 consecutive columns); W = (nibble − 8) · scale.
 //             Nibbles past `cols` in the last group are padding (any value).
+// ggml block formats (GGUF) set `ggml` and dtype kU8 without group_scale: each row is
+// cols / block_elems consecutive blocks (cols a multiple of the block), scales inside the blocks.
 struct WeightMatrix {
   DType dtype = DType::kF32;   // kF32, kBF16, kF16, kF8E4M3, or kI8 / kU8 (see above)
   const void* data = nullptr;  // [rows, cols] (kU8: [rows, ceil(cols/32)·16] bytes)
@@ -60,12 +82,17 @@ struct WeightMatrix {
   int64_t block_cols = kFp8Block;
   // kI8 / kU8 only: [rows, ceil(cols/kQuantGroup)] multipliers.
   const float* group_scale = nullptr;
+  // ggml block format of `data`, or kNone (then dtype alone describes it).
+  GgmlQuant ggml = GgmlQuant::kNone;
 };
+
+constexpr bool is_ggml(const WeightMatrix& w) { return w.ggml != GgmlQuant::kNone; }
 
 // True for radseek's group-quantised integer formats, which go through KernelTable::gemm_q.
 constexpr bool is_group_quant(DType d) { return d == DType::kI8 || d == DType::kU8; }
 // Bytes of one stored row of `w`.
 constexpr int64_t row_bytes(const WeightMatrix& w) {
+  if (is_ggml(w)) return w.cols / ggml_quant_info(w.ggml).block_elems * ggml_quant_info(w.ggml).block_bytes;
   if (w.dtype == DType::kU8) return (w.cols + kQuantGroup - 1) / kQuantGroup * kQ4GroupBytes;
   return w.cols * static_cast<int64_t>(dtype_size(w.dtype));
 }
@@ -74,6 +101,8 @@ constexpr int64_t row_bytes(const WeightMatrix& w) {
 // accuracy path). kBF16: activations rounded to BF16 so BF16 dot-product hardware can be used.
 // With kI8 / kU8 weights kBF16 instead quantises activations to int8 per 32-column group
 // (d = amax/127, q = nearest(x · 127/amax)) for integer dot products (vpdpbusd / vpmaddubsw).
+// With ggml block weights kBF16 quantises activations the same way per 32 columns (Q8_0, Q4_0) or
+// per 256 (k-quants, as ggml's Q8_K, so a super-block's integer sums need one float scale).
 enum class ActPrecision : uint8_t { kF32, kBF16 };
 
 struct GemmArgs {
@@ -107,7 +136,9 @@ struct KernelTable {
   void (*gemm)(const GemmArgs& args) = nullptr;
   // The same for group-quantised weights (kI8 / kU8, is_group_quant); see select_gemm.
   void (*gemm_q)(const GemmArgs& args) = nullptr;
-  // See GemvTArgs. Every weight dtype (integer formats through the reference).
+  // The same for ggml block formats (WeightMatrix::ggml set); see select_gemm.
+  void (*gemm_ggml)(const GemmArgs& args) = nullptr;
+  // See GemvTArgs. Every weight dtype (integer and ggml formats through the reference).
   void (*gemv_t)(const GemvTArgs& args) = nullptr;
   // Σ a[i]·b[i] over f32 arrays.
   float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
@@ -122,8 +153,12 @@ struct KernelTable {
   void (*fp8_e4m3_to_f32)(const uint8_t* src, float* dst, int64_t n) = nullptr;
 };
 
-// The gemm entry for a weight dtype.
+// The gemm entry for a weight dtype (not for ggml blocks: use the WeightMatrix overload).
 inline auto select_gemm(const KernelTable& t, DType d) { return is_group_quant(d) ? t.gemm_q : t.gemm; }
+// The gemm entry for a weight matrix, ggml block formats included.
+inline auto select_gemm(const KernelTable& t, const WeightMatrix& w) {
+  return is_ggml(w) ? t.gemm_ggml : select_gemm(t, w.dtype);
+}
 
 // The scalar table (oracle and fallback).
 KernelTable reference_kernels();

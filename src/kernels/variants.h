@@ -14,6 +14,8 @@ namespace avx2 {
 void gemm(const GemmArgs& a);
 // Q8 / Q4 weights: int8 activations with vpmaddubsw for kBF16, dequantised f32 for kF32.
 void gemm_q(const GemmArgs& a);
+// ggml block weights (GGUF): rows dequantised by the reference, FMA dot products.
+void gemm_ggml(const GemmArgs& a);
 void gemv_t(const GemvTArgs& a);
 float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f32(float alpha, const float* x, float* y, int64_t n);
@@ -38,6 +40,10 @@ void gemm_bf16(const GemmArgs& a);
 // Needs AVX512_VNNI too: Q8 / Q4 weights, vpdpbusd on int8 activations for kBF16, dequantised f32 for
 // kF32 (without VNNI the AVX-512 level keeps avx2::gemm_q).
 void gemm_q_vnni(const GemmArgs& a);
+// Needs AVX512_VNNI too: ggml block weights; kBF16 with Q8_0/Q4_0/Q4_K/Q6_K on the integer path,
+// the rest through gemm_ggml_dequant (gemm_avx512_ggml.cpp).
+void gemm_ggml_vnni(const GemmArgs& a);
+void gemm_ggml_dequant(const GemmArgs& a);
 void gemv_t(const GemvTArgs& a);
 float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f32(float alpha, const float* x, float* y, int64_t n);

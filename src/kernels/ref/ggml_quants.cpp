@@ -167,4 +167,91 @@ void quantize_row_q8_0(const float* x, uint8_t* blocks, int64_t n) {
   }
 }
 
+namespace {
+
+// ggml's packing of 8 six-bit scales and mins into 12 bytes (inverse of unpack_scale_min_k4).
+void pack_scale_min_k4(const uint8_t* sc, const uint8_t* mn, uint8_t* q) {
+  for (int j = 0; j < 8; ++j) {
+    if (j < 4) {
+      q[j] = sc[j];
+      q[j + 4] = mn[j];
+    } else {
+      q[j + 4] = static_cast<uint8_t>((sc[j] & 0xF) | ((mn[j] & 0xF) << 4));
+      q[j - 4] |= static_cast<uint8_t>((sc[j] >> 4) << 6);
+      q[j] |= static_cast<uint8_t>((mn[j] >> 4) << 6);
+    }
+  }
+}
+
+int nearest_clamped(float v, int lo, int hi) { return std::clamp(static_cast<int>(std::nearbyint(v)), lo, hi); }
+
+}  // namespace
+
+void quantize_row_q4_k(const float* x, uint8_t* blocks, int64_t n) {
+  for (int64_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
+    // Sub-block j covers [−min_j, −min_j + 15·scale_j] with min_j ≥ 0 (ggml stores x = d·sc·q − dmin·m).
+    float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
+    for (int j = 0; j < 8; ++j) {
+      float lo = 0.0f, hi = 0.0f;
+      for (int l = 0; l < 32; ++l) lo = std::min(lo, x[32 * j + l]), hi = std::max(hi, x[32 * j + l]);
+      scale[j] = (hi - lo) / 15.0f;
+      mins[j] = -lo;
+      max_scale = std::max(max_scale, scale[j]);
+      max_min = std::max(max_min, mins[j]);
+    }
+    uint8_t* blk = blocks + b * kBlockBytesQ4_K;
+    store_f16(blk, max_scale / 63.0f);
+    store_f16(blk + 2, max_min / 63.0f);
+    const float d = load_f16(blk), dmin = load_f16(blk + 2);  // the stored (f16-rounded) values
+    uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) {
+      sc[j] = static_cast<uint8_t>(d > 0.0f ? nearest_clamped(scale[j] / d, 0, 63) : 0);
+      mn[j] = static_cast<uint8_t>(dmin > 0.0f ? nearest_clamped(mins[j] / dmin, 0, 63) : 0);
+    }
+    std::memset(blk + 4, 0, 12);
+    pack_scale_min_k4(sc, mn, blk + 4);
+    uint8_t L[kQK_K];
+    for (int j = 0; j < 8; ++j) {
+      const float ds = d * sc[j], dm = dmin * mn[j];
+      for (int l = 0; l < 32; ++l) L[32 * j + l] = static_cast<uint8_t>(ds > 0.0f ? nearest_clamped((x[32 * j + l] + dm) / ds, 0, 15) : 0);
+    }
+    uint8_t* q = blk + 16;
+    for (int j = 0; j < kQK_K; j += 64, q += 32)
+      for (int l = 0; l < 32; ++l) q[l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
+  }
+}
+
+void quantize_row_q6_k(const float* x, uint8_t* blocks, int64_t n) {
+  for (int64_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
+    // 16 sub-blocks of 16, each scaled so its largest magnitude maps to ±31 (codes q − 32 in [−32, 31]).
+    float scale[16], max_scale = 0.0f;
+    for (int j = 0; j < 16; ++j) {
+      float amax = 0.0f;
+      for (int l = 0; l < 16; ++l) amax = std::max(amax, std::fabs(x[16 * j + l]));
+      scale[j] = amax / 31.0f;
+      max_scale = std::max(max_scale, scale[j]);
+    }
+    uint8_t* blk = blocks + b * kBlockBytesQ6_K;
+    store_f16(blk + 208, max_scale / 127.0f);
+    const float d = load_f16(blk + 208);
+    auto* sc = reinterpret_cast<int8_t*>(blk + 192);
+    uint8_t L[kQK_K];
+    for (int j = 0; j < 16; ++j) {
+      sc[j] = static_cast<int8_t>(d > 0.0f ? nearest_clamped(scale[j] / d, -128, 127) : 0);
+      const float ds = d * sc[j];
+      for (int l = 0; l < 16; ++l)
+        L[16 * j + l] = static_cast<uint8_t>(ds != 0.0f ? nearest_clamped(x[16 * j + l] / ds, -32, 31) + 32 : 32);
+    }
+    uint8_t* ql = blk;
+    uint8_t* qh = blk + 128;
+    for (int j = 0; j < kQK_K; j += 128, ql += 64, qh += 32)
+      for (int l = 0; l < 32; ++l) {
+        ql[l] = static_cast<uint8_t>((L[j + l] & 0xF) | ((L[j + l + 64] & 0xF) << 4));
+        ql[l + 32] = static_cast<uint8_t>((L[j + l + 32] & 0xF) | ((L[j + l + 96] & 0xF) << 4));
+        qh[l] = static_cast<uint8_t>((L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) | ((L[j + l + 64] >> 4) << 4) |
+                                     ((L[j + l + 96] >> 4) << 6));
+      }
+  }
+}
+
 }  // namespace radseek::kernels::ref

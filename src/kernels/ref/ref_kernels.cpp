@@ -4,6 +4,7 @@
 
 #include "base/numeric.h"
 #include "kernels/kernels.h"
+#include "kernels/ref/ggml_gemm.h"
 #include "kernels/ref/group_quant.h"
 #include "kernels/ref/ref_kernels.h"
 
@@ -44,6 +45,7 @@ float act(const GemmArgs& a, int64_t i, int64_t k) {
 
 void gemm(const GemmArgs& a) {
   const WeightMatrix& w = *a.w;
+  if (is_ggml(w)) return gemm_ggml(a);
   if (is_group_quant(w.dtype)) return gemm_group_quant(a);
   const bool blocked = w.dtype == DType::kF8E4M3;
   const int64_t scale_cols = blocked ? (w.cols + w.block_cols - 1) / w.block_cols : 1;
@@ -68,6 +70,7 @@ void gemm(const GemmArgs& a) {
 
 void gemv_t(const GemvTArgs& a) {
   const WeightMatrix& w = *a.w;
+  if (is_ggml(w)) return gemv_t_ggml(a);
   for (int64_t c = 0; c < w.cols; ++c) {
     float s = 0.0f;
     for (int64_t i = 0; i < a.rows; ++i) s += a.x[i] * weight_value(w, a.row0 + i, c);

@@ -1,0 +1,82 @@
+#include "kernels/ref/ggml_gemm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/ref/ggml_quants.h"
+#include "kernels/ref/group_quant.h"
+
+namespace radseek::kernels::ref {
+
+int64_t ggml_act_group(GgmlQuant q) {
+  return q == GgmlQuant::kQ8_0 || q == GgmlQuant::kQ4_0 ? 32 : kQK_K;
+}
+
+void dequantize_row_ggml(GgmlQuant q, const uint8_t* blocks, float* out, int64_t n) {
+  switch (q) {
+    case GgmlQuant::kQ8_0: return dequantize_row_q8_0(blocks, out, n);
+    case GgmlQuant::kQ4_0: return dequantize_row_q4_0(blocks, out, n);
+    case GgmlQuant::kQ4_K: return dequantize_row_q4_k(blocks, out, n);
+    case GgmlQuant::kQ5_K: return dequantize_row_q5_k(blocks, out, n);
+    case GgmlQuant::kQ6_K: return dequantize_row_q6_k(blocks, out, n);
+    case GgmlQuant::kNone: break;
+  }
+  std::fill(out, out + n, NAN);  // callers never pass kNone; NaN makes a slip visible in tests
+}
+
+void quantize_acts_ggml(const float* x, int64_t k, int64_t group, int8_t* codes, float* step, int32_t* bsum16) {
+  for (int64_t g = 0; g < k / group; ++g) {
+    const float* xg = x + g * group;
+    float amax = 0.0f;
+    for (int64_t j = 0; j < group; ++j) amax = std::max(amax, std::fabs(xg[j]));
+    const float mul = act_quant_mul(amax);
+    step[g] = act_quant_step(amax);
+    for (int64_t j = 0; j < group; ++j) codes[g * group + j] = act_quant(xg[j], mul);
+  }
+  for (int64_t b = 0; b < k / 16; ++b) {
+    int32_t s = 0;
+    for (int j = 0; j < 16; ++j) s += codes[b * 16 + j];
+    bsum16[b] = s;
+  }
+}
+
+void gemm_ggml(const GemmArgs& a) {
+  const WeightMatrix& w = *a.w;
+  const int64_t k = w.cols, group = ggml_act_group(w.ggml), rb = row_bytes(w);
+  std::vector<float> row(static_cast<size_t>(k));
+  std::vector<int8_t> codes(static_cast<size_t>(k));
+  std::vector<float> step(static_cast<size_t>(k / group));
+  std::vector<int32_t> bsum(static_cast<size_t>(k / 16));
+  for (int64_t i = 0; i < a.m; ++i) {
+    const float* x = a.x + i * a.ldx;
+    const bool int8 = a.precision == ActPrecision::kBF16;
+    if (int8) quantize_acts_ggml(x, k, group, codes.data(), step.data(), bsum.data());
+    for (int64_t j = a.n_begin; j < a.n_end; ++j) {
+      dequantize_row_ggml(w.ggml, static_cast<const uint8_t*>(w.data) + j * rb, row.data(), k);
+      float total = 0.0f;
+      if (!int8) {
+        for (int64_t c = 0; c < k; ++c) total += x[c] * row[c];
+      } else {
+        for (int64_t g = 0; g < k / group; ++g) {
+          float part = 0.0f;
+          for (int64_t c = g * group; c < (g + 1) * group; ++c) part += static_cast<float>(codes[c]) * row[c];
+          total += part * step[g];
+        }
+      }
+      a.y[i * a.ldy + j - a.y_col_offset] = total;
+    }
+  }
+}
+
+void gemv_t_ggml(const GemvTArgs& a) {
+  const WeightMatrix& w = *a.w;
+  const int64_t rb = row_bytes(w);
+  std::vector<float> row(static_cast<size_t>(w.cols));
+  for (int64_t i = 0; i < a.rows; ++i) {
+    dequantize_row_ggml(w.ggml, static_cast<const uint8_t*>(w.data) + (a.row0 + i) * rb, row.data(), w.cols);
+    for (int64_t c = 0; c < w.cols; ++c) a.y[c] += a.x[i] * row[c];
+  }
+}
+
+}  // namespace radseek::kernels::ref

@@ -1,0 +1,60 @@
+// AVX2 gemm for ggml block weights (GGUF): each weight row is dequantised once by the scalar
+// reference (ref/ggml_gemm.h), then FMA dot products with every activation row; for kBF16 the
+// activations are first rounded to the shared int8 grid (code × step), so the result is the
+// reference's up to summation order. No integer path here: this level is the fallback for CPUs
+// without AVX-512 VNNI (the machine radseek is tuned on has it).
+#include <immintrin.h>
+
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "kernels/ref/ggml_gemm.h"
+#include "kernels/variants.h"
+
+namespace radseek::kernels::avx2 {
+namespace {
+
+float dot(const float* x, const float* w, int64_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + c), _mm256_loadu_ps(w + c), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + c + 8), _mm256_loadu_ps(w + c + 8), a1);
+  }
+  const __m256 s = _mm256_add_ps(a0, a1);
+  __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  float r = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+  for (; c < n; ++c) r += x[c] * w[c];
+  return r;
+}
+
+}  // namespace
+
+void gemm_ggml(const GemmArgs& a) {
+  const WeightMatrix& w = *a.w;
+  const int64_t k = w.cols, rb = row_bytes(w);
+  std::vector<float> row(static_cast<size_t>(k));
+  const float* x = a.x;
+  int64_t ldx = a.ldx;
+  std::vector<float> xr;
+  if (a.precision == ActPrecision::kBF16) {
+    const int64_t group = ref::ggml_act_group(w.ggml);
+    xr.resize(static_cast<size_t>(a.m * k));
+    std::vector<int8_t> q(static_cast<size_t>(k));
+    std::vector<float> step(static_cast<size_t>(k / group));
+    std::vector<int32_t> bsum(static_cast<size_t>(k / 16));
+    for (int64_t i = 0; i < a.m; ++i) {
+      ref::quantize_acts_ggml(a.x + i * a.ldx, k, group, q.data(), step.data(), bsum.data());
+      for (int64_t c = 0; c < k; ++c) xr[i * k + c] = static_cast<float>(q[c]) * step[c / group];
+    }
+    x = xr.data();
+    ldx = k;
+  }
+  for (int64_t j = a.n_begin; j < a.n_end; ++j) {
+    ref::dequantize_row_ggml(w.ggml, static_cast<const uint8_t*>(w.data) + j * rb, row.data(), k);
+    for (int64_t i = 0; i < a.m; ++i) a.y[i * a.ldy + j - a.y_col_offset] = dot(x + i * ldx, row.data(), k);
+  }
+}
+
+}  // namespace radseek::kernels::avx2
