@@ -8,6 +8,7 @@
 #include "base/timer.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
+#include "format/gguf_model.h"
 #include "format/hf_config.h"
 #include "model/param_count.h"
 
@@ -39,8 +40,31 @@ json dtype_summary(const std::string& dir) {
   return j;
 }
 
+// A GGUF file: ggml type -> (tensor count, bytes), as stored.
+json gguf_type_summary(const std::string& path) {
+  auto f = format::GgufFile::open(path);
+  if (!f) return json{{"error", f.error().message}};
+  std::map<std::string, std::pair<int64_t, int64_t>> m;
+  for (const auto& t : f->tensors()) {
+    auto& e = m[format::ggml_type_name(t.type)];
+    e.first++;
+    e.second += static_cast<int64_t>(t.nbytes);
+  }
+  json j = json::object();
+  for (const auto& [k, v] : m) j[k] = {{"tensors", v.first}, {"bytes", v.second}};
+  return j;
+}
+
+Expected<format::ModelConfig> info_config(const std::string& dir) {
+  if (!format::is_gguf_file(dir)) return format::load_model_config(dir);
+  auto g = format::open_gguf_model(dir);
+  if (!g) return g.error();
+  return std::move(g->config);
+}
+
 int run_info(const std::string& dir, bool as_json) {
-  auto cfg = format::load_model_config(dir);
+  const bool gguf = format::is_gguf_file(dir);
+  auto cfg = info_config(dir);
   if (!cfg) {
     std::fprintf(stderr, "radseek: %s\n", cfg.error().message.c_str());
     return 1;
@@ -61,7 +85,8 @@ int run_info(const std::string& dir, bool as_json) {
   j["kv_cache_bytes_per_token"] = {{"mla_bf16", model::mla_cache_bytes_per_token(c, 2)},
                                    {"mla_f32", model::mla_cache_bytes_per_token(c, 4)},
                                    {"full_mha_bf16", model::mha_cache_bytes_per_token(c, 2)}};
-  j["dtypes"] = dtype_summary(dir);
+  j["format"] = gguf ? "gguf" : "safetensors";
+  j["dtypes"] = gguf ? gguf_type_summary(dir) : dtype_summary(dir);
   if (as_json) {
     std::cout << j.dump() << "\n";
     return 0;
@@ -88,7 +113,7 @@ void register_info(CLI::App& app) {
   auto* cmd = app.add_subcommand("info", "Show a model's architecture, parameter counts, dtypes and KV-cache size");
   auto dir = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
-  cmd->add_option("-m,--model", *dir, "Model folder (config.json is enough; weights add the dtype summary)")->required();
+  cmd->add_option("-m,--model", *dir, "Model folder (config.json is enough; weights add the dtype summary) or GGUF file")->required();
   cmd->add_flag("--json", *as_json, "Print one JSON object");
   cmd->footer("Example: radseek info -m models/radseek-mini");
   cmd->callback([dir, as_json] { std::exit(run_info(*dir, *as_json)); });

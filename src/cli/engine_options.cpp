@@ -9,7 +9,7 @@ namespace radseek::cli {
 
 void add_model_flags(CLI::App& cmd, ModelFlags& f, const std::string& default_precision) {
   f.precision = default_precision;
-  cmd.add_option("-m,--model", f.model_dir, "Model folder (config.json, *.safetensors, tokenizer.json)")->required();
+  cmd.add_option("-m,--model", f.model_dir, "Model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file")->required();
   cmd.add_option("-t,--threads", f.threads, "Worker threads (default: all cores)");
   cmd.add_option("--precision", f.precision, "Activation precision: f32 (exact) or bf16 (fast)")
       ->check(CLI::IsMember({"f32", "bf16"}))

@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "base/timer.h"
+#include "format/gguf_model.h"
+#include "format/gguf_tokenizer.h"
 
 namespace radseek::engine {
 
@@ -34,12 +36,31 @@ Status Session::copy_prefix_from(const Session& src, int64_t n) {
   return {};
 }
 
+namespace {
+
+Expected<std::optional<tokenizer::Tokenizer>> load_gguf_tokenizer(const std::string& path) {
+  auto f = format::GgufFile::open(path);
+  if (!f) return f.error();
+  auto files = format::gguf_tokenizer_files(*f);
+  if (!files) return files.error();
+  if (!*files) return std::optional<tokenizer::Tokenizer>();
+  auto tok = tokenizer::Tokenizer::from_json((*files)->tokenizer_json, (*files)->tokenizer_config_json, path + " (GGUF tokenizer)");
+  if (!tok) return tok.error();
+  return std::optional<tokenizer::Tokenizer>(std::move(*tok));
+}
+
+}  // namespace
+
 Expected<std::unique_ptr<Engine>> Engine::load(const EngineOptions& opts) {
   auto m = model::load_causal_lm(opts.model_dir);
   if (!m) return m.error();
   auto e = std::unique_ptr<Engine>(new Engine());
   e->model_ = std::move(*m);
-  if (std::filesystem::exists(std::filesystem::path(opts.model_dir) / "tokenizer.json")) {
+  if (format::is_gguf_file(opts.model_dir)) {  // the tokenizer stored in the GGUF, if any
+    auto tok = load_gguf_tokenizer(opts.model_dir);
+    if (!tok) return tok.error();
+    e->tokenizer_ = std::move(*tok);
+  } else if (std::filesystem::exists(std::filesystem::path(opts.model_dir) / "tokenizer.json")) {
     auto tok = tokenizer::Tokenizer::load(opts.model_dir);
     if (!tok) return tok.error();
     e->tokenizer_ = std::move(*tok);

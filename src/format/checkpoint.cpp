@@ -115,6 +115,15 @@ Expected<Checkpoint> Checkpoint::open(const std::string& dir) {
   return c;
 }
 
+Checkpoint Checkpoint::from_tensors(std::string dir, std::map<std::string, TensorInfo> tensors,
+                                   std::shared_ptr<const void> owner) {
+  Checkpoint c;
+  c.dir_ = std::move(dir);
+  c.by_name_ = std::move(tensors);
+  c.owner_ = std::move(owner);
+  return c;
+}
+
 const TensorInfo* Checkpoint::find(const std::string& name) const {
   auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : &it->second;

@@ -23,6 +23,9 @@ struct TensorInfo {
   const uint8_t* data = nullptr;
   size_t nbytes = 0;
   std::string file;  // the shard it came from, for error messages
+  // GGUF tensors of a ggml block type (Q8_0, Q4_K, ...): its ggml id (format::GgmlType); dtype is
+  // then kU8, `shape` the logical element shape and nbytes the block bytes. -1 otherwise.
+  int32_t ggml_type = -1;
 
   int64_t numel() const;
   std::string shape_str() const;  // "[a, b]"
@@ -49,6 +52,10 @@ class SafetensorsFile {
 class Checkpoint {
  public:
   static Expected<Checkpoint> open(const std::string& dir);
+  // Tensors that live elsewhere (a GGUF file under HF names, format/gguf_model.h); `owner` keeps
+  // their bytes alive for as long as any copy of the checkpoint exists. `dir` names it in errors.
+  static Checkpoint from_tensors(std::string dir, std::map<std::string, TensorInfo> tensors,
+                                 std::shared_ptr<const void> owner);
 
   const TensorInfo* find(const std::string& name) const;
   const std::map<std::string, TensorInfo>& tensors() const { return by_name_; }
@@ -59,6 +66,7 @@ class Checkpoint {
   std::string dir_;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, TensorInfo> by_name_;
+  std::shared_ptr<const void> owner_;
 };
 
 }  // namespace radseek::format

@@ -145,7 +145,7 @@ void DenseModel::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) c
 
 TokenBytes DenseModel::weight_bytes() const {
   auto bytes = [](const WeightMatrix& w) {
-    int64_t b = w.rows * w.cols * static_cast<int64_t>(dtype_size(w.dtype));
+    int64_t b = w.rows * kernels::row_bytes(w);
     if (w.block_scale) b += ((w.rows + w.block_rows - 1) / w.block_rows) * ((w.cols + w.block_cols - 1) / w.block_cols) * 4;
     return b;
   };

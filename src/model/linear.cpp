@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/numeric.h"
+#include "kernels/ref/ggml_gemm.h"
 #include "kernels/ref/group_quant.h"
 
 namespace radseek::model {
@@ -21,7 +22,7 @@ void linear_with(const Context& ctx, const LinearArgs& a, kernels::ActPrecision 
   int64_t chunk = (n + tasks - 1) / tasks;
   chunk = (chunk + kRowQuantum - 1) / kRowQuantum * kRowQuantum;
   tasks = (n + chunk - 1) / chunk;
-  const auto gemm = kernels::select_gemm(*ctx.kernels, a.w->dtype);
+  const auto gemm = kernels::select_gemm(*ctx.kernels, *a.w);
   ctx.pool->parallel_for(tasks, [&](int64_t t, int) {
     gemm(kernels::GemmArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .w = a.w, .y = a.y, .ldy = a.ldy,
                               .n_begin = t * chunk, .n_end = std::min(n, (t + 1) * chunk), .precision = p});
@@ -36,6 +37,10 @@ void dequant_rows(const kernels::WeightMatrix& w, int64_t row0, int64_t n_rows, 
   for (int64_t r = 0; r < n_rows; ++r) {
     const int64_t row = row0 + r;
     float* o = out + r * k;
+    if (kernels::is_ggml(w)) {  // GGUF blocks: exact ggml dequantisation of the row
+      kernels::ref::dequantize_row_ggml(w.ggml, static_cast<const uint8_t*>(w.data) + row * kernels::row_bytes(w), o, k);
+      continue;
+    }
     switch (w.dtype) {
       case DType::kF32: {
         const float* src = static_cast<const float*>(w.data) + row * k;

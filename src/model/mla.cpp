@@ -65,8 +65,9 @@ void Model::attention(const Context& ctx, const LayerWeights& lw, int64_t layer,
       apply_rope_interleaved(cs, dr, row + C);
       for (int64_t h = 0; h < H; ++h) apply_rope_interleaved(cs, dr, s.q.data() + t * H * dq + h * dq + dn);
     }
-    const bool naive = ctx.attention == AttentionMode::kNaive ||
-                       (ctx.attention == AttentionMode::kAuto && rows.T >= kNaiveMinTokens);
+    // The split GGUF form (k_b_proj / v_b_proj) has no kv_b_proj to decompress with: always absorbed.
+    const bool naive = !w.k_b_proj && (ctx.attention == AttentionMode::kNaive ||
+                                       (ctx.attention == AttentionMode::kAuto && rows.T >= kNaiveMinTokens));
     if (naive) attend_naive(ctx, w, rows, s);
     else s.absorbed.push_back(rows);
     r += rows.T;
@@ -84,18 +85,25 @@ void Model::attend_absorbed(const Context& ctx, const MlaWeights& w, std::span<c
   const int64_t H = c.num_attention_heads, C = c.kv_lora_rank, dr = c.qk_rope_head_dim;
   const int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, dq = c.qk_head_dim(), R = C + dr;
   const kernels::KernelTable& kt = *ctx.kernels;
-  const auto gemm = kernels::select_gemm(kt, w.kv_b_proj.dtype);
+  // W_UV rows: per head in v_b_proj (split GGUF form) or after W_UK in kv_b_proj.
+  const WeightMatrix& uv = w.v_b_proj ? *w.v_b_proj : w.kv_b_proj;
+  const auto gemm = kernels::select_gemm(kt, uv);
   const float scale = static_cast<float>(rope_.softmax_scale);
   ctx.pool->parallel_for(H, [&](int64_t h, int th) {
     float* qa = s.head_q.data() + th * R;          // [c+dr] absorbed query
     float* o = s.head_lat.data() + th * C;         // [c] latent output
     float* sc = s.scores.data() + th * s.context;  // [L]
-    const int64_t uk0 = h * (dn + dv), uv0 = uk0 + dn;  // first W_UK / W_UV row of kv_b_proj
+    const int64_t uk0 = h * (dn + dv), uv0 = w.v_b_proj ? h * dv : uk0 + dn;  // first W_UK / W_UV row
     for (const SeqRows& q : seqs) {
       for (int64_t t = 0; t < q.T; ++t) {
         const float* qr = s.q.data() + (q.row0 + t) * H * dq + h * dq;
         std::fill(qa, qa + C, 0.0f);
-        kt.gemv_t(kernels::GemvTArgs{.x = qr, .w = &w.kv_b_proj, .row0 = uk0, .rows = dn, .y = qa});
+        if (w.k_b_proj)  // W_UKᵀ stored per head as [c, dn] rows: an ordinary product
+          kernels::select_gemm(kt, *w.k_b_proj)(kernels::GemmArgs{.x = qr, .m = 1, .ldx = dq, .w = &*w.k_b_proj, .y = qa, .ldy = C,
+                                                                  .n_begin = h * C, .n_end = (h + 1) * C,
+                                                                  .precision = kernels::ActPrecision::kF32, .y_col_offset = h * C});
+        else
+          kt.gemv_t(kernels::GemvTArgs{.x = qr, .w = &w.kv_b_proj, .row0 = uk0, .rows = dn, .y = qa});
         std::copy(qr + dn, qr + dq, qa + C);
         const int64_t L = q.pos0 + t + 1;  // causal
         for (int64_t j = 0; j < L; ++j) sc[j] = scale * kt.dot_f32(qa, q.cache_layer + j * R, R);
@@ -104,7 +112,7 @@ void Model::attend_absorbed(const Context& ctx, const MlaWeights& w, std::span<c
         for (int64_t j = 0; j < L; ++j) kt.axpy_f32(sc[j], q.cache_layer + j * R, o, C);
         float* out = s.attn_o.data() + (q.row0 + t) * H * dv + h * dv;  // [dv]
         // FP32 activations: the absorbed form must agree with the naive one (model tests).
-        gemm(kernels::GemmArgs{.x = o, .m = 1, .ldx = C, .w = &w.kv_b_proj, .y = out, .ldy = dv, .n_begin = uv0,
+        gemm(kernels::GemmArgs{.x = o, .m = 1, .ldx = C, .w = &uv, .y = out, .ldy = dv, .n_begin = uv0,
                                .n_end = uv0 + dv, .precision = kernels::ActPrecision::kF32, .y_col_offset = uv0});
       }
     }

@@ -75,6 +75,7 @@ int64_t bytes(const MlaWeights& a) {
   int64_t b = bytes(a.kv_a_proj_with_mqa) + bytes(a.kv_b_proj) + bytes(a.o_proj);
   if (a.q_a_proj) b += bytes(*a.q_a_proj) + bytes(*a.q_b_proj);
   if (a.q_proj) b += bytes(*a.q_proj);
+  if (a.k_b_proj) b += bytes(*a.k_b_proj) + bytes(*a.v_b_proj);  // split GGUF form
   return b;
 }
 

@@ -62,6 +62,7 @@ class TensorLoader {
   // F32 `<name>_scale` [rows, ceil(cols/32)] (layouts in kernels.h WeightMatrix).
   Expected<WeightMatrix> matrix(const std::string& name, int64_t rows, int64_t cols) {
     const TensorInfo* found = ckpt_.find(name);
+    if (found && found->ggml_type >= 0) return ggml_matrix(name, rows, cols);
     const bool q4 = radseek_quant() && found && found->dtype == DType::kU8;
     WeightMatrix w{.dtype = q4 ? DType::kU8 : DType::kF32, .rows = rows, .cols = cols};
     auto t = tensor(name, {rows, q4 ? kernels::row_bytes(w) : cols});
@@ -94,6 +95,25 @@ class TensorLoader {
   size_t bytes() const { return bytes_; }
 
  private:
+  // A GGUF tensor of a ggml block type, read in place (kernels.h WeightMatrix::ggml).
+  Expected<WeightMatrix> ggml_matrix(const std::string& name, int64_t rows, int64_t cols) {
+    auto t = tensor(name, {rows, cols});
+    if (!t) return t.error();
+    kernels::GgmlQuant q = kernels::GgmlQuant::kNone;
+    switch ((*t)->ggml_type) {  // ids of format::GgmlType
+      case 8: q = kernels::GgmlQuant::kQ8_0; break;
+      case 2: q = kernels::GgmlQuant::kQ4_0; break;
+      case 12: q = kernels::GgmlQuant::kQ4_K; break;
+      case 13: q = kernels::GgmlQuant::kQ5_K; break;
+      case 14: q = kernels::GgmlQuant::kQ6_K; break;
+      default:
+        return make_error(ErrorCode::kBadDType, (*t)->file + ": tensor '" + name + "' has an unsupported ggml type " +
+                                                    std::to_string((*t)->ggml_type));
+    }
+    bytes_ += (*t)->nbytes;
+    return WeightMatrix{.dtype = DType::kU8, .data = (*t)->data, .rows = rows, .cols = cols, .ggml = q};
+  }
+
   bool radseek_quant() const { return cfg_.quantization && cfg_.quantization->quant_method == "radseek"; }
 
   Expected<WeightMatrix> with_group_scales(const std::string& name, const TensorInfo& ti, WeightMatrix w) {

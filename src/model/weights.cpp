@@ -39,9 +39,18 @@ Expected<MlaWeights> load_mla(Loader& ld, const ModelConfig& c, const std::strin
   auto kvn = ld.norm(p + "kv_a_layernorm.weight", c.kv_lora_rank);
   if (!kvn) return kvn.error();
   a.kv_a_layernorm = std::move(*kvn);
-  auto kvb = ld.matrix(p + "kv_b_proj.weight", H * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
-  if (!kvb) return kvb.error();
-  a.kv_b_proj = *kvb;
+  if (ld.has(p + "k_b_proj.weight")) {  // GGUF split form
+    auto kb = ld.matrix(p + "k_b_proj.weight", H * c.kv_lora_rank, c.qk_nope_head_dim);
+    if (!kb) return kb.error();
+    a.k_b_proj = *kb;
+    auto vb = ld.matrix(p + "v_b_proj.weight", H * c.v_head_dim, c.kv_lora_rank);
+    if (!vb) return vb.error();
+    a.v_b_proj = *vb;
+  } else {
+    auto kvb = ld.matrix(p + "kv_b_proj.weight", H * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
+    if (!kvb) return kvb.error();
+    a.kv_b_proj = *kvb;
+  }
   auto o = ld.matrix(p + "o_proj.weight", d, H * c.v_head_dim);
   if (!o) return o.error();
   a.o_proj = *o;

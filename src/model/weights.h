@@ -27,6 +27,10 @@ struct MlaWeights {
   WeightMatrix kv_a_proj_with_mqa;       // [c + dr, hidden]
   NormWeight kv_a_layernorm;             // [c]
   WeightMatrix kv_b_proj;                // [H·(dn+dv), c], head-major [k_nope | v] per head
+  // GGUF deepseek2 files from newer llama.cpp converters split kv_b_proj per head (format/gguf_model.h);
+  // then kv_b_proj stays empty and attention always takes the absorbed form.
+  std::optional<WeightMatrix> k_b_proj;  // [H·c, dn]: W_UKᵀ of each head
+  std::optional<WeightMatrix> v_b_proj;  // [H·dv, c]: W_UV of each head
   WeightMatrix o_proj;                   // [hidden, H·dv]
 };
 
