@@ -178,6 +178,16 @@ Status tokenizer_meta(const std::string& dir, const format::ModelConfig& c, Meta
   m.emplace_back("tokenizer.ggml.token_type", GgufValue::of_ints(GgufType::kI32, types));
   m.emplace_back("tokenizer.ggml.merges", GgufValue::of_strings(merges));
   if (c.bos_token_id >= 0) put_u32(m, "tokenizer.ggml.bos_token_id", c.bos_token_id);
+  // llama.cpp copies add_bos_token and the chat template from tokenizer_config.json.
+  if (std::filesystem::exists(dir + "/tokenizer_config.json")) {
+    auto tc = read_text_file(dir + "/tokenizer_config.json");
+    if (!tc) return tc.error();
+    const json t = json::parse(*tc);
+    if (t.contains("add_bos_token") && t["add_bos_token"].is_boolean())
+      m.emplace_back("tokenizer.ggml.add_bos_token", GgufValue::of_int(GgufType::kBool, t["add_bos_token"].get<bool>()));
+    if (t.contains("chat_template") && t["chat_template"].is_string())
+      m.emplace_back("tokenizer.chat_template", GgufValue::of_string(t["chat_template"].get<std::string>()));
+  }
   if (!c.eos_token_ids.empty()) put_u32(m, "tokenizer.ggml.eos_token_id", c.eos_token_ids[0]);
   return {};
 }

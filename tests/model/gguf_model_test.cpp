@@ -225,6 +225,8 @@ TEST(GgufTokenizer, SameIdsAsFolder) {
   }
   EXPECT_EQ((*a)->eos_ids(), (*b)->eos_ids());
   EXPECT_EQ((*a)->tokenizer()->bos_id(), (*b)->tokenizer()->bos_id());
+  EXPECT_EQ((*a)->tokenizer()->add_bos_token(), (*b)->tokenizer()->add_bos_token());
+  EXPECT_EQ((*a)->tokenizer()->chat_template(), (*b)->tokenizer()->chat_template());
   fs::remove_all(dir);
 }
 
