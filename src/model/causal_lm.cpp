@@ -4,7 +4,53 @@
 #include "model/dense.h"
 #include "model/model.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "model/linear.h"
+
 namespace radseek::model {
+
+Status validate_steps(std::span<const SeqStep> seqs, int64_t vocab) {
+  for (const SeqStep& q : seqs) {
+    const int64_t need = q.cache->length() + static_cast<int64_t>(q.tokens.size());
+    if (need > q.cache->capacity())
+      return make_error(ErrorCode::kOutOfRange, "context of " + std::to_string(need) +
+                                                    " tokens exceeds the KV cache capacity " +
+                                                    std::to_string(q.cache->capacity()));
+    for (int32_t id : q.tokens)
+      if (id < 0 || id >= vocab)
+        return make_error(ErrorCode::kOutOfRange,
+                          "token id " + std::to_string(id) + " outside the vocabulary [0, " + std::to_string(vocab) + ")");
+  }
+  return {};
+}
+
+void finish_step(const Context& ctx, const FinishStepArgs& a) {
+  int64_t r = 0;
+  for (const SeqStep& q : a.seqs) {
+    const int64_t Ti = static_cast<int64_t>(q.tokens.size());
+    q.cache->set_length(q.cache->length() + Ti);
+    if (q.hidden_out) std::memcpy(q.hidden_out, a.normed + r * a.d, sizeof(float) * Ti * a.d);
+    if (q.rows != LogitsRows::kNone && Ti > 0) {
+      const int64_t first = q.rows == LogitsRows::kAll ? 0 : Ti - 1;
+      linear(ctx, LinearArgs{.x = a.normed + (r + first) * a.d, .m = Ti - first, .ldx = a.d, .w = a.lm_head,
+                             .y = q.logits, .ldy = a.vocab});
+    }
+    r += Ti;
+  }
+}
+
+void softmax_inplace(float* x, int64_t n) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += (x[i] = std::exp(x[i] - mx));
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
 
 namespace {
 

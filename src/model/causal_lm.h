@@ -63,6 +63,22 @@ class CausalLM {
   }
 };
 
+// Shared by the architectures' forward_batch: every sequence fits its cache and every id the vocabulary.
+Status validate_steps(std::span<const SeqStep> seqs, int64_t vocab);
+
+struct FinishStepArgs {
+  std::span<const SeqStep> seqs;
+  const float* normed = nullptr;  // [T, d] final-normed hidden states of the step's rows
+  int64_t d = 0;
+  const kernels::WeightMatrix* lm_head = nullptr;  // [vocab, d]
+  int64_t vocab = 0;
+};
+// Advances each cache by its tokens and writes hidden states and logits as each SeqStep asks.
+void finish_step(const Context& ctx, const FinishStepArgs& a);
+
+// In-place softmax over x [n] in FP32 with max subtraction (attention rows).
+void softmax_inplace(float* x, int64_t n);
+
 // Reads config.json and builds the architecture it names (deepseek_v2/v3, llama, qwen2, qwen3); or,
 // when `dir` is a GGUF file, the same from its metadata and tensors (format/gguf_model.h).
 Expected<std::unique_ptr<CausalLM>> load_causal_lm(const std::string& dir);

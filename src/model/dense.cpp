@@ -46,14 +46,6 @@ Expected<DenseLayerWeights> load_dense_layer(TensorLoader& ld, const ModelConfig
   return w;
 }
 
-void softmax_inplace(float* x, int64_t n) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += (x[i] = std::exp(x[i] - mx));
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
-}
 
 // NeoX / HF rotate_half: element i pairs with i + hd/2.
 void rope_half_split(const float* cs, int64_t hd, float* x) {
@@ -219,15 +211,9 @@ void DenseModel::attention(const Context& ctx, const DenseLayerWeights& w, int64
 }
 
 Status DenseModel::forward_batch(const Context& ctx, const BatchArgs& args) const {
+  RADSEEK_TRY(validate_steps(args.seqs, cfg_.vocab_size));
   int64_t T = 0, L = 0;
   for (const SeqStep& q : args.seqs) {
-    const int64_t need = q.cache->length() + static_cast<int64_t>(q.tokens.size());
-    if (need > q.cache->capacity())
-      return make_error(ErrorCode::kOutOfRange, "context of " + std::to_string(need) + " tokens exceeds the KV cache capacity " +
-                                                    std::to_string(q.cache->capacity()));
-    for (int32_t id : q.tokens)
-      if (id < 0 || id >= cfg_.vocab_size)
-        return make_error(ErrorCode::kOutOfRange, "token id " + std::to_string(id) + " outside the vocabulary");
     T += static_cast<int64_t>(q.tokens.size());
     L = std::max(L, q.cache->capacity());
   }
@@ -263,18 +249,7 @@ Status DenseModel::forward_batch(const Context& ctx, const BatchArgs& args) cons
     for (int64_t i = 0; i < T * d; ++i) s.x[i] += s.tmp[i];
   }
   for (int64_t t = 0; t < T; ++t) kt.rmsnorm_f32(s.x.data() + t * d, weights_.norm.w.data(), eps, s.a.data() + t * d, d);
-  r = 0;
-  for (const SeqStep& q : args.seqs) {
-    const int64_t Ti = static_cast<int64_t>(q.tokens.size());
-    q.cache->set_length(q.cache->length() + Ti);
-    if (q.hidden_out) std::memcpy(q.hidden_out, s.a.data() + r * d, sizeof(float) * Ti * d);
-    if (q.rows != LogitsRows::kNone && Ti > 0) {
-      const int64_t first = q.rows == LogitsRows::kAll ? 0 : Ti - 1;
-      linear(ctx, LinearArgs{.x = s.a.data() + (r + first) * d, .m = Ti - first, .ldx = d, .w = &weights_.lm_head,
-                             .y = q.logits, .ldy = V});
-    }
-    r += Ti;
-  }
+  finish_step(ctx, {.seqs = args.seqs, .normed = s.a.data(), .d = d, .lm_head = &weights_.lm_head, .vocab = V});
   return {};
 }
 

@@ -79,21 +79,6 @@ void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const 
   s.threads = threads;
 }
 
-Status Model::validate(const BatchArgs& args) const {
-  const int64_t V = cfg_.vocab_size;
-  for (const SeqStep& q : args.seqs) {
-    const int64_t need = q.cache->length() + static_cast<int64_t>(q.tokens.size());
-    if (need > q.cache->capacity())
-      return make_error(ErrorCode::kOutOfRange, "context of " + std::to_string(need) +
-                                                    " tokens exceeds the KV cache capacity " +
-                                                    std::to_string(q.cache->capacity()));
-    for (int32_t id : q.tokens)
-      if (id < 0 || id >= V)
-        return make_error(ErrorCode::kOutOfRange,
-                          "token id " + std::to_string(id) + " outside the vocabulary [0, " + std::to_string(V) + ")");
-  }
-  return {};
-}
 
 TokenBytes Model::weight_bytes() const { return weight_bytes_per_token(weights_, cfg_); }
 
@@ -115,7 +100,7 @@ void Model::run_layer(const Context& ctx, const LayerWeights& lw, int64_t layer,
 }
 
 Status Model::forward_batch(const Context& ctx, const BatchArgs& args) const {
-  RADSEEK_TRY(validate(args));
+  RADSEEK_TRY(validate_steps(args.seqs, cfg_.vocab_size));
   int64_t T = 0, L = 0;
   for (const SeqStep& q : args.seqs) {
     T += static_cast<int64_t>(q.tokens.size());
@@ -138,18 +123,7 @@ Status Model::forward_batch(const Context& ctx, const BatchArgs& args) const {
   for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) run_layer(ctx, weights_.layers[l], l, args.seqs, s);
   for (int64_t t = 0; t < T; ++t)
     kt.rmsnorm_f32(s.x.data() + t * d, weights_.norm.w.data(), eps, s.a.data() + t * d, d);
-  r = 0;
-  for (const SeqStep& q : args.seqs) {
-    const int64_t Ti = static_cast<int64_t>(q.tokens.size());
-    q.cache->set_length(q.cache->length() + Ti);
-    if (q.hidden_out) std::memcpy(q.hidden_out, s.a.data() + r * d, sizeof(float) * Ti * d);
-    if (q.rows != LogitsRows::kNone && Ti > 0) {
-      const int64_t first = q.rows == LogitsRows::kAll ? 0 : Ti - 1;
-      linear(ctx, LinearArgs{.x = s.a.data() + (r + first) * d, .m = Ti - first, .ldx = d, .w = &weights_.lm_head,
-                             .y = q.logits, .ldy = V});
-    }
-    r += Ti;
-  }
+  finish_step(ctx, {.seqs = args.seqs, .normed = s.a.data(), .d = d, .lm_head = &weights_.lm_head, .vocab = V});
   return {};
 }
 

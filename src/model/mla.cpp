@@ -14,18 +14,6 @@ namespace {
 // L·H·(dn+dv)·c, less than absorbing every query when many queries share the cache.
 constexpr int64_t kNaiveMinTokens = 16;
 
-// In-place softmax over scores [n]; returns nothing, FP32 with max subtraction.
-void softmax_inplace(float* x, int64_t n) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - mx);
-    sum += x[i];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
-}
 
 }  // namespace
 

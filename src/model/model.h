@@ -87,7 +87,6 @@ class Model : public CausalLM {
 
  private:
   void ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const;
-  Status validate(const BatchArgs& args) const;
   void run_layer(const Context& ctx, const LayerWeights& lw, int64_t layer, std::span<const SeqStep> seqs,
                  Scratch& s) const;
   void attention(const Context& ctx, const LayerWeights& lw, int64_t layer, std::span<const SeqStep> seqs,
