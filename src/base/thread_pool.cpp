@@ -1,7 +1,5 @@
 #include "base/thread_pool.h"
 
-
-
 namespace radseek {
 namespace {
 // Workers spin this many polls before sleeping: decode issues a parallel_for every few
@@ -23,11 +21,19 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_tasks(int thread_index) {
+void ThreadPool::run_tasks(uint32_t gen, int64_t n_tasks, const TaskRef* fn, int thread_index) {
   for (;;) {
-    const int64_t t = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (t >= n_tasks_) break;
-    (*fn_)(t, thread_index);
+    uint64_t cur = ticket_.load(std::memory_order_acquire);
+    int64_t task = -1;
+    while (static_cast<uint32_t>(cur >> 32) == gen && static_cast<int64_t>(cur & 0xffffffffu) < n_tasks) {
+      if (ticket_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel)) {
+        task = static_cast<int64_t>(cur & 0xffffffffu);
+        break;
+      }
+    }
+    if (task < 0) return;
+    (*fn)(task, thread_index);
+    done_.fetch_add(1, std::memory_order_release);
   }
 }
 
@@ -37,17 +43,18 @@ void ThreadPool::parallel_for(int64_t n_tasks, TaskRef fn) {
     for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
     return;
   }
+  uint32_t gen = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     fn_ = &fn;
     n_tasks_ = n_tasks;
-    next_task_.store(0, std::memory_order_relaxed);
-    active_.store(n_threads_ - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    done_.store(0, std::memory_order_relaxed);
+    gen = static_cast<uint32_t>(generation_.fetch_add(1, std::memory_order_acq_rel) + 1);
+    ticket_.store(static_cast<uint64_t>(gen) << 32, std::memory_order_release);
   }
   cv_.notify_all();
-  run_tasks(0);
-  while (active_.load(std::memory_order_acquire) != 0) __builtin_ia32_pause();
+  run_tasks(gen, n_tasks, &fn, 0);
+  while (done_.load(std::memory_order_acquire) != n_tasks) __builtin_ia32_pause();
 }
 
 void ThreadPool::worker_loop(int thread_index) {
@@ -62,13 +69,16 @@ void ThreadPool::worker_loop(int thread_index) {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
     }
+    int64_t n_tasks = 0;
+    const TaskRef* fn = nullptr;
     {
       std::lock_guard<std::mutex> lock(mu_);
       seen = generation_.load(std::memory_order_acquire);
       if (stop_) return;
+      n_tasks = n_tasks_;
+      fn = fn_;
     }
-    run_tasks(thread_index);
-    active_.fetch_sub(1, std::memory_order_acq_rel);
+    run_tasks(static_cast<uint32_t>(seen), n_tasks, fn, thread_index);
   }
 }
 

@@ -1,6 +1,8 @@
-// Persistent worker pool. parallel_for hands out task indices [0, n) with an atomic counter;
-// the calling thread works too. Nothing is allocated per call (the task is a function reference),
-// so it is safe on the per-token path.
+// Persistent worker pool. parallel_for hands out task indices [0, n) through one atomic ticket that
+// carries the call's generation, so a worker that wakes late (the core was busy with another process)
+// can never take a task of a newer call; the caller works too and waits only for tasks that were
+// actually claimed, never for a descheduled worker to check in. Nothing is allocated per call (the
+// task is a function reference), so it is safe on the per-token path.
 #pragma once
 
 #include <atomic>
@@ -43,15 +45,16 @@ class ThreadPool {
 
  private:
   void worker_loop(int thread_index);
-  void run_tasks(int thread_index);
+  // Runs tasks of generation `gen` until none is left to claim.
+  void run_tasks(uint32_t gen, int64_t n_tasks, const TaskRef* fn, int thread_index);
 
   int n_threads_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int64_t> next_task_{0};
-  std::atomic<int> active_{0};
+  std::atomic<uint64_t> ticket_{0};  // (generation << 32) | next task index
+  std::atomic<int64_t> done_{0};     // tasks of the current call that have finished
   int64_t n_tasks_ = 0;
   const TaskRef* fn_ = nullptr;
   bool stop_ = false;

@@ -28,6 +28,7 @@ std::string human(double n) {
 // dtype -> (tensor count, bytes) from the checkpoint, when the weights are present.
 json dtype_summary(const std::string& dir) {
   auto ck = format::Checkpoint::open(dir);
+  if (!ck && ck.error().code == ErrorCode::kNotFound) return json("no weights in the folder (config only)");
   if (!ck) return json{{"error", ck.error().message}};
   std::map<std::string, std::pair<int64_t, int64_t>> m;
   for (const auto& [name, t] : ck->tensors()) {
