@@ -57,6 +57,10 @@ int fail(const std::string& msg) {
 }
 
 int run_serve(ServeFlags& f) {
+  // First of all, so a SIGTERM that arrives while the server is still being set up (e.g. a supervisor
+  // stopping a starting service) takes the graceful path instead of the default action.
+  int fds[2];
+  if (!install_signal_pipe(fds)) return fail("cannot create the signal pipe");
   auto keys = server::KeyStore::load({.flags = f.api_keys, .file = f.api_key_file, .env_var = f.api_key_env});
   if (!keys) return fail(keys.error().message);
   auto audit = server::AuditLog::open(f.audit_log);
@@ -71,8 +75,6 @@ int run_serve(ServeFlags& f) {
   auto srv = server::Server::create(f.opts, std::move(*keys), std::move(*audit));
   if (!srv) return fail(srv.error().message);
   if (auto st = (*srv)->bind(); !st) return fail(st.error().message);
-  int fds[2];
-  if (!install_signal_pipe(fds)) return fail("cannot create the signal pipe");
   std::fprintf(stderr, "radseek serve: listening on http://%s:%d (%zu API key%s); loading %s\n", f.opts.host.c_str(),
                (*srv)->port(), n_keys, n_keys == 1 ? "" : "s", f.model.model_dir.c_str());
   std::thread http([&] { (*srv)->listen(); });
