@@ -1,5 +1,6 @@
 #include "radiology/local.h"
 
+#include <fstream>
 #include <map>
 
 #include "engine/chat.h"
@@ -246,6 +247,18 @@ ModelFamily family_for_template(tokenizer::ChatTemplateKind kind) {
     default:
       return ModelFamily::kGeneric;
   }
+}
+
+Expected<ModelFamily> family_for_model(const std::string& model_dir, tokenizer::ChatTemplateKind kind) {
+  const std::string path = model_dir + "/config.json";
+  std::ifstream in(path);
+  const nlohmann::json cfg = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+  if (!cfg.is_object() || !cfg.contains("radseek_prompt_family")) return family_for_template(kind);
+  const nlohmann::json& f = cfg["radseek_prompt_family"];
+  if (!f.is_string()) return make_error(ErrorCode::kParse, path + ": radseek_prompt_family: expected a string");
+  auto family = parse_model_family(f.get<std::string>());
+  if (!family) return make_error(ErrorCode::kParse, path + ": radseek_prompt_family: " + family.error().message);
+  return family;
 }
 
 Expected<std::unique_ptr<ClassifierBackend>> make_local_backend(std::unique_ptr<engine::Engine> engine,

@@ -39,5 +39,9 @@ Expected<std::unique_ptr<ClassifierBackend>> make_local_backend(std::unique_ptr<
 
 // The family a model's chat template implies: R1 templates -> r1, others -> generic.
 ModelFamily family_for_template(tokenizer::ChatTemplateKind kind);
+// The family a model folder asks for: config.json's "radseek_prompt_family" (radseek's training
+// recipe writes the family its model was fine-tuned on, e.g. "compact"), else the template's.
+// Errors name the file and the field.
+Expected<ModelFamily> family_for_model(const std::string& model_dir, tokenizer::ChatTemplateKind kind);
 
 }  // namespace radseek::radiology

@@ -40,6 +40,20 @@ std::string mc_instructions(const ReportRecord& r) {
   return s;
 }
 
+// The compact family's instructions: the answer format is left to the constraint and to training.
+std::string compact_label_instructions(const LabelSet& labels) {
+  std::string s = "Label each finding as present, absent, uncertain or not mentioned, quoting the report.\nFindings: ";
+  for (size_t i = 0; i < labels.labels.size(); ++i) s += (i ? ", " : "") + labels.labels[i].name;
+  return s + ".\n";
+}
+
+std::string compact_mc_instructions(const ReportRecord& r) {
+  std::string s = r.question.empty() ? "Which diagnosis does this report support?" : r.question;
+  s += "\n";
+  for (const auto& [letter, text] : r.options) s += letter + ". " + text + "\n";
+  return s + "Answer with the letter and quote the report.\n";
+}
+
 // The worked example of the generic family; its answer comes from the rule labeler, so it fits any
 // label set (a user set may well answer "not mentioned" throughout).
 constexpr std::string_view kExampleReport =
@@ -61,6 +75,7 @@ Expected<std::string> example_answer(const LabelSet& labels) {
 
 std::vector<ChatMessage> assemble(const std::string& instructions, const std::string& report, ModelFamily f) {
   if (f == ModelFamily::kR1) return {ChatMessage{"user", instructions + "\nReport:\n" + report}};
+  if (f == ModelFamily::kCompact) return {ChatMessage{"user", instructions + "Report:\n" + report}};
   return {ChatMessage{"system", "You are a careful radiologist.\n" + instructions},
           ChatMessage{"user", "Report:\n" + report}};
 }
@@ -124,7 +139,8 @@ bool parse_value(std::string_view v, LabelValue* value, std::string* quote) {
 Expected<ModelFamily> parse_model_family(const std::string& s) {
   if (s == "r1" || s == "deepseek-r1") return ModelFamily::kR1;
   if (s == "generic" || s == "chat") return ModelFamily::kGeneric;
-  return make_error(ErrorCode::kInvalidArgument, "--family: '" + s + "' is not one of r1, generic");
+  if (s == "compact") return ModelFamily::kCompact;
+  return make_error(ErrorCode::kInvalidArgument, "--family: '" + s + "' is not one of r1, generic, compact");
 }
 
 std::string prompt_report_text(std::string_view text, const std::vector<std::string>& sections) {
@@ -149,6 +165,7 @@ std::string prompt_report_text(std::string_view text, const std::vector<std::str
 
 Expected<std::vector<ChatMessage>> build_multilabel_prompt(const std::string& report, const LabelSet& labels,
                                                            ModelFamily family) {
+  if (family == ModelFamily::kCompact) return assemble(compact_label_instructions(labels), report, family);
   std::vector<ChatMessage> m = assemble(label_instructions(labels), report, family);
   if (family == ModelFamily::kGeneric) {
     auto example = example_answer(labels);
@@ -160,7 +177,7 @@ Expected<std::vector<ChatMessage>> build_multilabel_prompt(const std::string& re
 }
 
 std::vector<ChatMessage> build_mc_prompt(const ReportRecord& r, const std::string& report, ModelFamily family) {
-  return assemble(mc_instructions(r), report, family);
+  return assemble(family == ModelFamily::kCompact ? compact_mc_instructions(r) : mc_instructions(r), report, family);
 }
 
 engine::LabelLinesArgs multilabel_format(const LabelSet& labels, const std::string& report) {

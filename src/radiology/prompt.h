@@ -4,6 +4,8 @@
 //    (R1 README "Usage Recommendations").
 //  * generic family: a system prompt with the instructions and one worked example (user + assistant
 //    turns), then the report in the user turn.
+//  * compact family: R1's shape with one-line instructions and the label names only, for small
+//    models trained on these prompts (radseek train, radiology/sft.h): short prompts train faster.
 // Multi-label answer (after the LAST "</think>"), one line per label in the set's order:
 //   <answer>
 //   Cardiomegaly: present "the heart is enlarged"
@@ -29,7 +31,7 @@
 
 namespace radseek::radiology {
 
-enum class ModelFamily { kR1, kGeneric };
+enum class ModelFamily { kR1, kGeneric, kCompact };
 Expected<ModelFamily> parse_model_family(const std::string& s);
 
 struct ChatMessage {

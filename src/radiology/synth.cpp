@@ -258,6 +258,11 @@ nlohmann::json chest_report(const SynthOptions& o, Rng& rng, int index) {
   }
   if (stated.empty()) reasoning = "The report describes no abnormal finding. ";
   j["reasoning"] = reasoning + "Answer: " + answer + ".";
+  // The stated findings with their exact sentences: what SFT answers quote (radiology/sft.h).
+  j["findings"] = nlohmann::json::array();
+  for (const auto& s : stated)
+    j["findings"].push_back({{"name", s.f->name}, {"chexpert", s.f->chexpert}, {"chestxray14", s.f->cxr14},
+                             {"value", s.value}, {"sentence", s.sentence}});
   (void)index;
   return j;
 }
@@ -285,6 +290,8 @@ nlohmann::json cross_sectional_report(Rng& rng) {
   if (c.chexpert[0] != '\0') cp[c.chexpert] = 1;
   j["labels_chexpert"] = cp;
   j["labels_chestxray14"] = cx;
+  j["findings"] = nlohmann::json::array({{{"name", c.name}, {"chexpert", c.chexpert}, {"chestxray14", c.cxr14},
+                                          {"value", 1}, {"sentence", sentence}}});
   return j;
 }
 

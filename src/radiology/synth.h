@@ -20,7 +20,8 @@ struct SynthOptions {
 };
 
 // One report: {"id", "modality", "text", "labels", "labels_chexpert", "labels_chestxray14",
-// "question", "options", "answer", "reasoning", "findings"}.
+// "question", "options", "answer", "reasoning", "findings"}; "findings" lists the stated findings as
+// {"name", "chexpert", "chestxray14", "value" (1, -1, 0), "sentence" (exact text in "text")}.
 nlohmann::json synth_report(const SynthOptions& opts, int index);
 
 }  // namespace radseek::radiology

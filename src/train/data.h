@@ -29,7 +29,8 @@ Expected<std::vector<Example>> load_pretrain_data(const std::string& path, const
 Expected<std::vector<Example>> load_sft_data(const std::string& path, const tokenizer::Tokenizer& tok);
 
 // Rows `first .. first+B` of the seeded order (epoch e = position / n uses a fresh shuffle seeded by
-// seed and e), cut or padded (pad id, no target) to S tokens.
+// seed and e, then sorted by length within windows of 16·B positions), cut to S tokens or padded
+// (pad id, no target) to the batch's longest row, whichever is shorter: Batch::S may be below S.
 Batch make_batch(const std::vector<Example>& data, uint64_t seed, int64_t first, int64_t B, int64_t S, int32_t pad_id);
 
 }  // namespace radseek::train

@@ -74,6 +74,12 @@ struct AttnHeadGrad {
 template <typename T>
 void attention_head_backward(const AttnHead<T>& a, const AttnHeadGrad<T>& g);
 
+// The same for float on the kernels' gemm, single-threaded (callers run heads in parallel);
+// tests compare them with the loops above.
+void attention_head_gemm(const kernels::KernelTable& kt, const AttnHead<float>& a);
+void attention_head_backward_gemm(const kernels::KernelTable& kt, const AttnHead<float>& a,
+                                  const AttnHeadGrad<float>& g);
+
 // Mean cross-entropy over rows whose target is >= 0; dlogits (optional) gets its gradient (written).
 // Returns the loss summed over counted rows; dlogits is scaled by inv_count (1 / rows counted).
 template <typename T>

@@ -1,6 +1,7 @@
 #include "train/train_model.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "base/check.h"
 
@@ -51,12 +52,27 @@ ForwardResult TrainModel<T>::forward(const Context& ctx, const T* params, const 
   resize(hn_, N_ * d);
   resize(h_rstd_, N_);
   rmsnorm(x_final_.data(), w.norm, N_, d, c.rms_norm_eps, hn_.data(), h_rstd_.data());
-  resize(logits_, N_ * V);
-  matmul(ctx, hn_.data(), N_, d, w.lm_head, V, logits_.data());
-  for (int32_t t : targets_) r.counted += t >= 0;
-  const double inv = r.counted > 0 ? 1.0 / static_cast<double>(r.counted) : 0.0;
-  resize(dlogits_, N_ * V);
-  r.loss = cross_entropy(logits_.data(), targets_.data(), N_, V, inv, dlogits_.data()) * inv;
+  head_rows_.clear();
+  head_targets_.clear();
+  for (int64_t n = 0; n < N_; ++n)
+    if (targets_[n] >= 0) head_rows_.push_back(n), head_targets_.push_back(targets_[n]);
+  const int64_t M = static_cast<int64_t>(head_rows_.size());
+  r.counted = M;
+  resize(head_in_, M * d);
+  for (int64_t i = 0; i < M; ++i) std::copy_n(hn_.data() + head_rows_[i] * d, d, head_in_.data() + i * d);
+  resize(logits_, M * V);
+  if (M > 0) matmul(ctx, head_in_.data(), M, d, w.lm_head, V, logits_.data());
+  const double inv = M > 0 ? 1.0 / static_cast<double>(M) : 0.0;
+  resize(dlogits_, M * V);
+  // Rows in parallel chunks: over a 2-4k vocabulary the softmax is a visible share of a step.
+  const int64_t chunks = std::min<int64_t>(M, 4 * ctx.pool->size());
+  std::vector<double> part(static_cast<size_t>(chunks));
+  ctx.pool->parallel_for(chunks, [&](int64_t t, int) {
+    const int64_t r0 = t * M / chunks, r1 = (t + 1) * M / chunks;
+    part[t] = cross_entropy(logits_.data() + r0 * V, head_targets_.data() + r0, r1 - r0, V, inv, dlogits_.data() + r0 * V);
+  });
+  for (double p : part) r.loss += p;
+  r.loss *= inv;
   return r;
 }
 
@@ -67,7 +83,12 @@ void TrainModel<T>::backward(const Context& ctx, const T* params, T* grads) {
   const ModelView<T> w = bind_view(c, *layout_, const_cast<T*>(params));
   const ModelView<T> g = bind_view(c, *layout_, grads);
   std::vector<T> dhn(static_cast<size_t>(N_ * d)), dx(static_cast<size_t>(N_ * d));
-  matmul_backward(ctx, MatmulGrad{.m = N_, .k = d, .n = V}, hn_.data(), w.lm_head, dlogits_.data(), dhn.data(), g.lm_head);
+  const int64_t M = static_cast<int64_t>(head_rows_.size());
+  if (M > 0) {
+    std::vector<T> dhead(static_cast<size_t>(M * d));
+    matmul_backward(ctx, MatmulGrad{.m = M, .k = d, .n = V}, head_in_.data(), w.lm_head, dlogits_.data(), dhead.data(), g.lm_head);
+    for (int64_t i = 0; i < M; ++i) std::copy_n(dhead.data() + i * d, d, dhn.data() + head_rows_[i] * d);
+  }
   rmsnorm_backward(x_final_.data(), w.norm, h_rstd_.data(), dhn.data(), N_, d, dx.data(), g.norm);
   for (int64_t l = c.num_hidden_layers - 1; l >= 0; --l) {
     ffn_backward(ctx, w.layers[l], g.layers[l], acts_[l], dx.data());
@@ -120,13 +141,15 @@ void TrainModel<T>::attention_forward(const Context& ctx, const LayerView<T>& w,
   resize(A.attn_o, N_ * H * dv);
   ctx.pool->parallel_for(B_ * H, [&](int64_t task, int) {
     const int64_t b = task / H, h = task % H, r0 = b * S_;
-    attention_head(AttnHead<T>{.t = S_, .dn = dn, .dr = dr, .dv = dv, .scale = rope_.softmax_scale,
+    const AttnHead<T> head{.t = S_, .dn = dn, .dr = dr, .dv = dv, .scale = rope_.softmax_scale,
                                .q = A.q.data() + r0 * H * dq + h * dq, .ldq = H * dq, .q_pe_col = dn,
                                .k = A.kvb.data() + r0 * KV + h * (dn + dv), .ldk = KV,
                                .kpe = A.kpe.data() + r0 * dr, .ldpe = dr,
                                .v = A.kvb.data() + r0 * KV + h * (dn + dv) + dn, .ldv = KV,
                                .o = A.attn_o.data() + r0 * H * dv + h * dv, .ldo = H * dv,
-                               .p = A.probs.data() + task * S_ * S_});
+                               .p = A.probs.data() + task * S_ * S_};
+    if constexpr (std::is_same_v<T, float>) attention_head_gemm(*ctx.kernels, head);
+    else attention_head(head);
   });
   resize(A.x_mid, N_ * d);
   matmul(ctx, A.attn_o.data(), N_, H * dv, w.o, d, A.x_mid.data());
@@ -154,12 +177,14 @@ void TrainModel<T>::attention_backward(const Context& ctx, const LayerView<T>& w
                            .o = A.attn_o.data() + r0 * H * dv + h * dv, .ldo = H * dv,
                            .p = A.probs.data() + task * S_ * S_};
     // Each head writes its own shared-key gradient (summed below), so heads never race.
-    attention_head_backward(head, AttnHeadGrad<T>{.d_o = d_o.data() + r0 * H * dv + h * dv,
-                                                  .dq = dq_buf.data() + r0 * H * dq + h * dq,
-                                                  .dk = dkvb.data() + r0 * KV + h * (dn + dv),
-                                                  .dkpe = dkpe_h.data() + task * S_ * dr,
-                                                  .dv = dkvb.data() + r0 * KV + h * (dn + dv) + dn,
-                                                  .scratch = scratch.data() + th * S_});
+    const AttnHeadGrad<T> hg{.d_o = d_o.data() + r0 * H * dv + h * dv,
+                             .dq = dq_buf.data() + r0 * H * dq + h * dq,
+                             .dk = dkvb.data() + r0 * KV + h * (dn + dv),
+                             .dkpe = dkpe_h.data() + task * S_ * dr,
+                             .dv = dkvb.data() + r0 * KV + h * (dn + dv) + dn,
+                             .scratch = scratch.data() + th * S_};
+    if constexpr (std::is_same_v<T, float>) attention_head_backward_gemm(*ctx.kernels, head, hg);
+    else attention_head_backward(head, hg);
   });
   std::vector<T> dckv(static_cast<size_t>(N_ * C)), dkv(static_cast<size_t>(N_ * (C + dr)));
   matmul_backward(ctx, MatmulGrad{.m = N_, .k = C, .n = KV}, A.ckv.data(), w.kv_b, dkvb.data(), dckv.data(), g.kv_b);

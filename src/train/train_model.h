@@ -74,7 +74,9 @@ class TrainModel {
   // Accumulates d(loss)/d(params) into grads [layout.total] for the last forward().
   void backward(const Context& ctx, const T* params, T* grads);
 
-  const std::vector<T>& logits() const { return logits_; }  // [N, V] of the last forward
+  // [rows with a target, V] of the last forward, in row order ([N, V] when every row counts): the
+  // output head runs on those rows only (in SFT most rows are prompt, and the head is a large share).
+  const std::vector<T>& logits() const { return logits_; }
   const format::ModelConfig& config() const { return cfg_; }
   const std::vector<LayerActs<T>>& layer_acts() const { return acts_; }
 
@@ -99,6 +101,9 @@ class TrainModel {
   std::vector<float> rope_cs_;  // [S, dr]
   std::vector<LayerActs<T>> acts_;
   std::vector<T> x_final_, hn_, h_rstd_, logits_, dlogits_;
+  std::vector<int64_t> head_rows_;   // rows with a target
+  std::vector<T> head_in_;           // [head rows, d] their normed hidden states
+  std::vector<int32_t> head_targets_;
 };
 
 // The MLP (dense layer, shared expert, one routed expert): y [m, d] = SwiGLU(x); acts keep g, u, h.
