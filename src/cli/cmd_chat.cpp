@@ -96,7 +96,7 @@ void register_chat(CLI::App& app) {
   cmd->add_option("-n,--max-tokens", f->n, "Tokens per answer")->capture_default_str();
   cmd->add_option("--max-thinking-tokens", f->max_thinking, "Thinking budget per turn");
   cmd->add_option("-c,--context", f->context, "KV-cache capacity in tokens")->capture_default_str();
-  cmd->add_flag("--thinking", f->thinking, "V3.1: thinking mode");
+  cmd->add_flag("--thinking", f->thinking, "Hybrid models (V3.1, Qwen3): thinking mode");
   cmd->footer("Example: radseek chat -m MODEL --max-thinking-tokens 512");
   cmd->callback([f] { std::exit(run_chat(*f)); });
 }

@@ -138,7 +138,7 @@ void register_generate(CLI::App& app) {
   cmd->add_flag("--chat", f->chat, "Render --prompt as a user turn with the model's chat template");
   cmd->add_option("--system", f->system, "System message (with --chat)");
   cmd->add_option("--chat-template", f->chat_template, "deepseek-v3, deepseek-r1, deepseek-r1-think, deepseek-v3.1, ...");
-  cmd->add_flag("--thinking", f->thinking, "V3.1: open <think> (thinking mode)");
+  cmd->add_flag("--thinking", f->thinking, "Hybrid models (V3.1, Qwen3): thinking mode");
   cmd->add_option("--max-thinking-tokens", f->max_thinking, "Close the reasoning after this many tokens (with --chat)");
   cmd->add_option("--speculative", f->speculative, "none; mtp: the model's MTP module drafts a token that the next step verifies; ngram: prompt lookup")
       ->check(CLI::IsMember({"none", "mtp", "ngram"}))->capture_default_str();

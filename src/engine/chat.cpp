@@ -13,8 +13,15 @@ Expected<tokenizer::ChatTemplateKind> resolve_chat_template(const Engine& e,
   if (explicit_kind) return *explicit_kind;
   const tokenizer::Tokenizer* tok = e.tokenizer();
   if (tok && !tok->chat_template().empty()) return tokenizer::detect_chat_template(tok->chat_template());
-  return e.model().config().model_type == format::ModelType::kDeepseekV2 ? tokenizer::ChatTemplateKind::kDeepSeekV2
-                                                                          : tokenizer::ChatTemplateKind::kDeepSeekV3;
+  // No template in the folder: the instruct format of the model's family.
+  switch (e.model().config().model_type) {
+    case format::ModelType::kDeepseekV2: return tokenizer::ChatTemplateKind::kDeepSeekV2;
+    case format::ModelType::kDeepseekV3: return tokenizer::ChatTemplateKind::kDeepSeekV3;
+    case format::ModelType::kLlama: return tokenizer::ChatTemplateKind::kLlama3;
+    case format::ModelType::kQwen2: return tokenizer::ChatTemplateKind::kQwen25;
+    case format::ModelType::kQwen3: return tokenizer::ChatTemplateKind::kQwen3;
+  }
+  return tokenizer::ChatTemplateKind::kDeepSeekV3;
 }
 
 Expected<std::vector<int32_t>> encode_chat_prompt(const Engine& e, const ChatParams& p, bool* think_opened) {

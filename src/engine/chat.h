@@ -16,7 +16,7 @@ namespace radseek::engine {
 struct ChatParams {
   std::vector<tokenizer::ChatMessage> messages;
   std::optional<tokenizer::ChatTemplateKind> chat_template;  // default: from tokenizer_config / model_type
-  bool thinking = false;                                      // V3.1 hybrid models only
+  bool thinking = false;                                      // hybrid models (V3.1, Qwen3)
   GenerateParams gen;                                         // max_new_tokens, sampling, logits_hook
   std::vector<std::string> stop;                              // stop strings (matched in the answer)
   // When the reasoning reaches this many tokens, "</think>" is forced and the answer begins.

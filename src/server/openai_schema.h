@@ -50,7 +50,7 @@ struct GenerationRequest {
   std::optional<int64_t> max_reasoning_tokens;   // extension
   bool ignore_eos = false;                       // extension
   bool return_token_ids = false;                 // extension (vLLM): prompt and completion ids
-  bool thinking = false;                         // extension: V3.1 thinking mode
+  bool thinking = false;                         // extension: V3.1 / Qwen3 thinking mode
 };
 
 struct RequestLimits {

@@ -1,6 +1,7 @@
-// DeepSeek chat formats (spec §5), rendered by code rather than by a Jinja interpreter: the official
-// templates are few and fixed, so each is a known kind, chosen by name or recognised from the
-// `chat_template` string of tokenizer_config.json by its distinctive pieces.
+// Chat formats of the models radseek runs (DeepSeek: spec §5; the dense Llama 3.x, Qwen2.5 and Qwen3
+// families), rendered by code rather than by a Jinja interpreter: the official templates are few and
+// fixed, so each is a known kind, chosen by name or recognised from the `chat_template` string of
+// tokenizer_config.json by its distinctive pieces.
 #pragma once
 
 #include <optional>
@@ -22,13 +23,17 @@ enum class ChatTemplateKind {
   kDeepSeekR1_0528,    // R1-0528: as V3-0324, earlier turns' reasoning dropped
   kDeepSeekV31,        // V3.1 hybrid: "A</think>" (non-thinking) or "A<think>" (thinking)
   kDeepSeekV2,         // V2 / V2-Lite: "User: ...\n\n", "Assistant: ..." + EOS
+  kLlama3,             // Llama 3.1 / 3.2 / 3.3 Instruct: header tokens, a system header always present
+  kQwen25,             // Qwen2.5 Instruct: ChatML with Qwen's default system message
+  kQwen3,              // Qwen3 hybrid: ChatML, past reasoning dropped, an empty think block when not thinking
 };
 
-// Names for --chat-template ("deepseek-v3", "deepseek-r1", ..., "deepseek-v2").
+// Names for --chat-template ("deepseek-v3", "deepseek-r1", ..., "deepseek-v2", "llama3", "qwen2.5",
+// "qwen3").
 std::string_view chat_template_name(ChatTemplateKind kind);
 std::span<const ChatTemplateKind> all_chat_template_kinds();
 Expected<ChatTemplateKind> chat_template_from_name(std::string_view name);
-// Recognises an official DeepSeek template; an unknown one is an error that suggests --chat-template.
+// Recognises an official template; an unknown one is an error that suggests --chat-template.
 Expected<ChatTemplateKind> detect_chat_template(std::string_view jinja_source);
 
 struct ToolCall {
@@ -40,16 +45,24 @@ struct ToolCall {
 struct ChatMessage {
   std::string role = {};  // "system", "user", "assistant" or "tool"
   std::string content = {};
-  // Reasoning of an earlier assistant turn. Never rendered: every DeepSeek template drops past
-  // reasoning (R1's strip the text up to "</think>" from content as well).
+  // Reasoning of an earlier assistant turn. Every DeepSeek template drops past reasoning (R1's strip
+  // the text up to "</think>" from content as well); Qwen3 renders it only for assistant turns after
+  // the last user message (an agent's tool-call steps in progress), as its official template does.
   std::optional<std::string> reasoning = {};
   std::vector<ToolCall> tool_calls = {};  // assistant only
 };
 
 struct RenderOptions {
   bool add_generation_prompt = true;
-  bool thinking = false;  // V3.1 only: open "<think>" instead of closing it
+  // Hybrid models (V3.1, Qwen3): think before answering. Off by default for both, one switch with
+  // one meaning: radseek's --thinking / request "thinking" turn it on. For Qwen3 false is
+  // enable_thinking=False (the prompt closes an empty "<think>" block), true is Qwen3's own default.
+  bool thinking = false;
+  // DeepSeek templates only; Llama 3 writes its own <|begin_of_text|>, Qwen's templates have no BOS.
   std::string bos_token = "<｜begin▁of▁sentence｜>";
+  // Llama 3.x: the "Today Date:" line of the system header (the template's fallback when the caller
+  // gives no date, so a fixed default keeps prompts reproducible).
+  std::string date = "26 Jul 2024";
 };
 
 Expected<std::string> render_chat(ChatTemplateKind kind, std::span<const ChatMessage> messages,
