@@ -83,7 +83,9 @@ Expected<std::unique_ptr<rad::ClassifierBackend>> make_local(const ClassifyFlags
   if (!eng) return make_error(ErrorCode::kInvalidArgument, "cannot load the model in " + f.model.model_dir);
   auto resolved = engine::resolve_chat_template(*eng, kind);
   if (!resolved) return resolved.error();
-  rad::ModelFamily family = rad::family_for_template(*resolved);
+  auto model_family = rad::family_for_model(f.model.model_dir, *resolved);
+  if (!model_family) return model_family.error();
+  rad::ModelFamily family = *model_family;
   if (f.family != "auto") {
     auto fam = rad::parse_model_family(f.family);
     if (!fam) return fam.error();
@@ -234,8 +236,9 @@ void register_classify(CLI::App& app) {
   cmd->add_option("--endpoint-model", f->endpoint_model, "Model name sent to the endpoint")->capture_default_str();
   cmd->add_option("--concurrency", f->concurrency, "Endpoint: requests in flight at once")->capture_default_str();
   cmd->add_option("--family", f->family,
-                  "Prompt family: r1 (no system prompt, no examples) or generic (system prompt + one example); "
-                  "auto = from the chat template (local) or r1 (endpoint)")->capture_default_str();
+                  "Prompt family: r1 (no system prompt, no examples), generic (system prompt + one example) or compact "
+                  "(short instructions, for models trained on them); auto = the model's config.json "
+                  "radseek_prompt_family, else from the chat template (local), or r1 (endpoint)")->capture_default_str();
   cmd->add_option("--max-tokens", f->max_tokens, "Endpoint completion budget")->capture_default_str();
   cmd->footer(
       "Examples:\n"

@@ -1,7 +1,11 @@
 // radseek synth --sft: the SFT examples are exactly what the local backend asks and accepts.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "engine/constrained.h"
+#include "radiology/local.h"
 #include "radiology/record.h"
 #include "radiology/sft.h"
 #include "radiology/synth.h"
@@ -87,6 +91,23 @@ TEST(SftData, ExamplesPerReportAndErrorsNameTheField) {
   unquoted["findings"] = nlohmann::json::array();
   unquoted["labels_chexpert"]["Pneumothorax"] = 1;
   EXPECT_FALSE(synth_sft_examples(unquoted, {}));
+}
+
+// A model trained on the compact prompts says so in config.json, so classify --family auto uses them.
+TEST(SftData, ModelFolderSelectsItsPromptFamily) {
+  const std::string dir = (std::filesystem::temp_directory_path() / "radseek_family_test").string();
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& text) { std::ofstream(dir + "/config.json") << text; };
+  const auto r1 = tokenizer::ChatTemplateKind::kDeepSeekR1;
+  write(R"({"model_type": "deepseek_v3", "radseek_prompt_family": "compact"})");
+  EXPECT_EQ(family_for_model(dir, r1).value(), ModelFamily::kCompact);
+  write(R"({"model_type": "deepseek_v3"})");
+  EXPECT_EQ(family_for_model(dir, r1).value(), ModelFamily::kR1);
+  write(R"({"radseek_prompt_family": "tiny"})");
+  auto bad = family_for_model(dir, r1);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("config.json: radseek_prompt_family"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Reproduces the bundled model models/radseek-mini end to end with radseek's own trainer:
+#   synthetic corpus (fixed seeds) -> BPE tokenizer -> pretrain -> SFT -> FP8 export -> held-out eval.
+# One command, CPU only (sized for < 2 hours on 2 cores):
+#   bash scripts/train_bundled.sh                 # writes models/radseek-mini/
+#   RADSEEK_TRAIN_SCALE=0.1 bash scripts/train_bundled.sh   # a 10% run (smoke test of the recipe)
+# Environment: RADSEEK_BUILD_DIR (default build), RADSEEK_WORK (default /tmp/radseek-mini-work),
+# RADSEEK_MODEL_OUT (default models/radseek-mini), RADSEEK_THREADS (default all cores; on a machine
+# shared with other jobs 1 can be faster: the pool's waits suffer when cores are oversubscribed),
+# RADSEEK_PRETRAIN_STEPS / RADSEEK_SFT_STEPS (150 / 800), RADSEEK_EVAL_N (held-out reports, 200),
+# RADSEEK_FROM_STAGE (skip the stages before it, reusing RADSEEK_WORK's files).
+# GRPO and the MTP objective are not part of the recipe yet (radseek train has no such stages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${RADSEEK_BUILD_DIR:-build}/bin/radseek
+WORK=${RADSEEK_WORK:-/tmp/radseek-mini-work}
+OUT=${RADSEEK_MODEL_OUT:-models/radseek-mini}
+THREADS=${RADSEEK_THREADS:-0}
+SCALE=${RADSEEK_TRAIN_SCALE:-1}
+steps() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 2 ? 2 : v) }'; }
+PRE_STEPS=$(steps "${RADSEEK_PRETRAIN_STEPS:-150}")
+SFT_STEPS=$(steps "${RADSEEK_SFT_STEPS:-800}")
+FROM=${RADSEEK_FROM_STAGE:-1}
+EVAL_N=${RADSEEK_EVAL_N:-200}
+[ -x "$BIN" ] || { echo "train_bundled: $BIN not found; build first (bash scripts/build.sh)" >&2; exit 2; }
+mkdir -p "$WORK" "$OUT"
+# stage N TEXT: prints the progress line and returns false (skips the stage) when N < RADSEEK_FROM_STAGE.
+stage() { local n=$1; shift; echo "== [$(date +%H:%M:%S)] $n/6 $*" >&2; [ "$n" -ge "$FROM" ]; }
+
+if stage 1 "synthetic corpus (seed 1001: training, seed 2002: held-out evaluation)"; then
+"$BIN" synth -n 12000 --seed 1001 --ct-mri-fraction 0.1 -o "$WORK/reports.jsonl"
+"$BIN" synth -n 12000 --seed 1001 --ct-mri-fraction 0.1 --sft -o "$WORK/sft.jsonl"
+"$BIN" synth -n "$EVAL_N" --seed 2002 --labels chexpert -o "$WORK/heldout_chexpert.jsonl"
+"$BIN" synth -n "$EVAL_N" --seed 2002 --labels chestxray14 -o "$WORK/heldout_chestxray14.jsonl"
+
+fi
+
+if stage 2 "tokenizer (byte-level BPE, 2048 ids) on reports and SFT examples"; then
+"$BIN" train tokenizer -i "$WORK/reports.jsonl" -i "$WORK/sft.jsonl" --vocab-size 2048 -o "$WORK/tok"
+
+# The architecture: DeepSeek-V3's (MLA with q-LoRA, sigmoid noaux_tc routing with groups, one shared
+# expert, a dense first layer) at ~15 M parameters, ~4 M active per token.
+cat > "$WORK/config.json" <<'JSON'
+{"architectures": ["DeepseekV3ForCausalLM"], "model_type": "deepseek_v3", "vocab_size": 2048,
+ "hidden_size": 256, "intermediate_size": 768, "moe_intermediate_size": 192, "num_hidden_layers": 6,
+ "num_attention_heads": 4, "num_key_value_heads": 4, "q_lora_rank": 128, "kv_lora_rank": 64,
+ "qk_nope_head_dim": 32, "qk_rope_head_dim": 16, "v_head_dim": 32, "n_routed_experts": 16,
+ "n_shared_experts": 1, "num_experts_per_tok": 2, "n_group": 4, "topk_group": 2, "topk_method": "noaux_tc",
+ "scoring_func": "sigmoid", "norm_topk_prob": true, "routed_scaling_factor": 2.5, "first_k_dense_replace": 1,
+ "moe_layer_freq": 1, "num_nextn_predict_layers": 0, "rms_norm_eps": 1e-6, "rope_theta": 10000,
+ "max_position_embeddings": 2048, "tie_word_embeddings": false, "bos_token_id": 0, "eos_token_id": 1,
+ "attention_bias": false, "hidden_act": "silu", "torch_dtype": "bfloat16", "radseek_prompt_family": "compact"}
+JSON
+
+fi
+
+if stage 3 "pretrain: next-token prediction on the reports ($PRE_STEPS steps)"; then
+# The report records serve as {"text": ...} lines as they are (other fields are ignored).
+"$BIN" train pretrain --data "$WORK/reports.jsonl" --tokenizer "$WORK/tok" --config "$WORK/config.json" \
+  -o "$WORK/pretrain" --steps "$PRE_STEPS" --batch 16 --seq-len 128 --lr 2e-3 --warmup 20 --init-std 0.02 \
+  --seed 1 -t "$THREADS" --log-every 10 --dtype f32
+
+fi
+
+if stage 4 "SFT: reasoning + constrained-format answers, loss on the assistant turn ($SFT_STEPS steps)"; then
+"$BIN" train sft --data "$WORK/sft.jsonl" --tokenizer "$WORK/tok" --init-from "$WORK/pretrain" \
+  -o "$WORK/sft" --steps "$SFT_STEPS" --batch 8 --seq-len 384 --lr 2e-3 --warmup 50 --seed 2 \
+  -t "$THREADS" --log-every 10 --save-every 200 --dtype fp8
+
+fi
+
+if stage 5 "export: FP8 (e4m3, 128x128 blocks) checkpoint + tokenizer -> $OUT"; then
+for f in config.json model.safetensors tokenizer.json tokenizer_config.json; do cp "$WORK/sft/$f" "$OUT/$f"; done
+
+fi
+
+if stage 6 "evaluation: held-out synthetic reports (seed 2002, never trained on) and examples/"; then
+  # classify --family auto reads config.json's radseek_prompt_family (compact); reasoning is greedy.
+  run_eval() {  # NAME INPUT GOLD LABELS|mc
+    local mode=(--labels "$4"); [ "$4" = mc ] && mode=(--mc)
+    "$BIN" classify --engine local -m "$OUT" "${mode[@]}" --max-thinking-tokens 160 --temperature 0 \
+      -t "$THREADS" --input "$2" --output "$WORK/pred_$1.jsonl" 2>&1 | tail -1 >&2
+    "$BIN" eval --gold "$3" --pred "$WORK/pred_$1.jsonl" --md "$WORK/eval_$1.md" > /dev/null
+    grep -E "^\| pred_" "$WORK/eval_$1.md" | head -1 | sed "s/^/$1: /" >&2
+  }
+  for set in chexpert chestxray14; do
+    run_eval "heldout_$set" "$WORK/heldout_$set.jsonl" "$WORK/heldout_$set.jsonl" "$set"
+    run_eval "examples_$set" examples/reports.jsonl "examples/gold_$set.jsonl" "$set"
+  done
+  run_eval heldout_mc "$WORK/heldout_chexpert.jsonl" "$WORK/heldout_chexpert.jsonl" mc
+  run_eval examples_mc examples/mc_questions.jsonl examples/mc_gold.jsonl mc
+fi
+echo "== [$(date +%H:%M:%S)] done: $OUT (evaluation reports in $WORK/eval_*.md)" >&2
