@@ -24,12 +24,13 @@ trap stop_server EXIT
 # start_server LOG [extra flags...]: sets $pid and $base once /health answers 200.
 start_server() {
   local log=$1; shift
+  : > "$log"  # exists before the server starts, so polling it below cannot fail under set -e
   "$radseek" serve -m "$model" --host 127.0.0.1 --port 0 -t 2 --model-name tiny --ctx-size 512 \
     --audit-log "$scratch/audit.log" "$@" 2> "$log" &
   pid=$!
   local port=""
   for _ in $(seq 1 300); do
-    port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
+    port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -n1 || true)
     if [[ -n "$port" ]] && [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health") == 200 ]]; then
       base="http://127.0.0.1:$port"
       return 0
