@@ -19,12 +19,15 @@ namespace {
 // MTP layers (not trained yet, so none are written).
 Expected<nlohmann::json> model_config(const TrainRunOptions& o, const tokenizer::Tokenizer& tok) {
   nlohmann::json c = o.config;
-  if (!o.init_from.empty()) {
-    auto text = read_text_file(o.init_from + "/config.json");
+  // A resumed run without a config (the CLI passes none) continues the architecture it saved.
+  const std::string from = !o.init_from.empty() ? o.init_from : o.resume && !c.is_object() ? o.out_dir : "";
+  if (!from.empty()) {
+    auto text = read_text_file(from + "/config.json");
     if (!text) return text.error();
     c = nlohmann::json::parse(*text, nullptr, false);
-    if (c.is_discarded()) return make_error(ErrorCode::kParse, o.init_from + "/config.json: not valid JSON");
+    if (c.is_discarded() || !c.is_object()) return make_error(ErrorCode::kParse, from + "/config.json: not a JSON object");
   }
+  if (!c.is_object()) return make_error(ErrorCode::kInvalidArgument, "training config: expected a config.json object");
   c.erase("quantization_config");
   c["num_nextn_predict_layers"] = 0;
   if (tok.bos_id()) c["bos_token_id"] = *tok.bos_id();

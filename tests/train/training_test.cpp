@@ -168,6 +168,7 @@ TEST(TrainingRun, ResumedRunMatchesAnUninterruptedOne) {
   ASSERT_TRUE(run_training(o).ok());
   o.stop_at = 0;
   o.resume = true;
+  o.config = nlohmann::json();  // as `radseek train --resume`: the architecture comes from the saved run
   auto rest = run_training(o);
   ASSERT_TRUE(rest.ok()) << rest.error().message;
   ASSERT_EQ(rest->losses.size(), 4u);
