@@ -292,6 +292,7 @@ Expected<ModelConfig> parse_model_config(const std::string& text, const std::str
     RADSEEK_TRY(parse_rope_scaling(j, label, c.rope_scaling));
     if (c.rope_scaling.type == "yarn")
       return make_error(ErrorCode::kUnsupported, label + ": rope_scaling 'yarn' is not supported for " + c.model_type_name);
+    RADSEEK_TRY(parse_quantization(j, label, c.quantization));  // `radseek quantize` copies of dense models
     return c;
   }
   RADSEEK_TRY(parse_shapes(r, c));

@@ -136,11 +136,7 @@ void DenseModel::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) c
 }
 
 TokenBytes DenseModel::weight_bytes() const {
-  auto bytes = [](const WeightMatrix& w) {
-    int64_t b = w.rows * kernels::row_bytes(w);
-    if (w.block_scale) b += ((w.rows + w.block_rows - 1) / w.block_rows) * ((w.cols + w.block_cols - 1) / w.block_cols) * 4;
-    return b;
-  };
+  const auto bytes = weight_matrix_bytes;  // scales included, as for the DeepSeek models
   TokenBytes t;
   t.per_token = bytes(weights_.lm_head) + bytes(weights_.embed_tokens) / std::max<int64_t>(1, weights_.embed_tokens.rows);
   for (const auto& l : weights_.layers)

@@ -61,13 +61,19 @@ int64_t mha_cache_bytes_per_token(const format::ModelConfig& c, int64_t elem_byt
 namespace radseek::model {
 namespace {
 
-int64_t bytes(const WeightMatrix& w) {
+int64_t bytes(const WeightMatrix& w) { return weight_matrix_bytes(w); }
+
+}  // namespace
+
+int64_t weight_matrix_bytes(const WeightMatrix& w) {
   int64_t b = w.rows * kernels::row_bytes(w);
   if (w.group_scale) b += w.rows * ((w.cols + kernels::kQuantGroup - 1) / kernels::kQuantGroup) * 4;
   if (w.block_scale)
     b += ((w.rows + w.block_rows - 1) / w.block_rows) * ((w.cols + w.block_cols - 1) / w.block_cols) * 4;
   return b;
 }
+
+namespace {
 
 int64_t bytes(const MlpWeights& m) { return bytes(m.gate_proj) + bytes(m.up_proj) + bytes(m.down_proj); }
 

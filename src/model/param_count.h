@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "format/hf_config.h"
+#include "kernels/kernels.h"
 
 namespace radseek::model {
 
@@ -44,5 +45,8 @@ struct TokenBytes {
   int64_t total_weights = 0;  // every loaded matrix (main model)
 };
 TokenBytes weight_bytes_per_token(const ModelWeights& w, const format::ModelConfig& c);
+
+// Stored bytes of one matrix, its block or group scales included.
+int64_t weight_matrix_bytes(const kernels::WeightMatrix& w);
 
 }  // namespace radseek::model

@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "model/checkpoint_gen.h"
 #include "model/dense.h"
+#include "model/quantize.h"
 
 namespace radseek {
 namespace {
@@ -75,6 +76,21 @@ TEST_P(DenseTest, IncrementalDecodeEqualsFullRecompute) {
     ASSERT_TRUE((*eng)->feed(b, std::span(ids).subspan(t, 1)).ok());
     for (int64_t v = 0; v < V; ++v) ASSERT_NEAR(b.last_logits()[v], full[t * V + v], kIncrementalTol) << t;
   }
+}
+
+// Regression: a `radseek quantize` copy of a dense model once failed to load, because config.json's
+// quantization_config was not read for dense model types.
+TEST_P(DenseTest, QuantizedCopyLoadsAndReadsFewerBytes) {
+  const std::string src = make(GetParam()), dst = src + "_q8";
+  auto rep = model::quantize_checkpoint({.src_dir = src, .dst_dir = dst, .bits = 8});
+  ASSERT_TRUE(rep.ok()) << rep.error().message;
+  auto a = engine::Engine::load({.model_dir = src, .threads = 1});
+  auto b = engine::Engine::load({.model_dir = dst, .threads = 1});
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_LT((*b)->model().weight_bytes().per_token, (*a)->model().weight_bytes().per_token);
+  const std::vector<int32_t> ids = {0, 5, 9, 17};
+  EXPECT_TRUE((*b)->score(ids, 5).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Archs, DenseTest, ::testing::Values("tiny-llama", "tiny-qwen2", "tiny-qwen3"));
