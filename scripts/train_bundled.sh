@@ -7,8 +7,7 @@
 # Environment: RADSEEK_BUILD_DIR (default build), RADSEEK_WORK (default /tmp/radseek-mini-work),
 # RADSEEK_MODEL_OUT (default models/radseek-mini), RADSEEK_THREADS (default all cores; on a machine
 # shared with other jobs 1 can be faster: the pool's waits suffer when cores are oversubscribed),
-# RADSEEK_PRETRAIN_STEPS / RADSEEK_SFT_STEPS (150 / 2400: 800 steps gave held-out CheXpert micro-F1 0.31,
-# 800+700+600 chained 0.46; about 1 s a step on 2 quiet cores), RADSEEK_EVAL_N (held-out reports, 200),
+# RADSEEK_PRETRAIN_STEPS / RADSEEK_SFT_STEPS (300 / 4500; about 0.75 s an SFT step on 2 quiet cores), RADSEEK_EVAL_N (held-out reports, 200),
 # RADSEEK_FROM_STAGE (skip the stages before it, reusing RADSEEK_WORK's files).
 # GRPO and the MTP objective are not part of the recipe yet (radseek train has no such stages).
 set -euo pipefail
@@ -19,8 +18,8 @@ OUT=${RADSEEK_MODEL_OUT:-models/radseek-mini}
 THREADS=${RADSEEK_THREADS:-0}
 SCALE=${RADSEEK_TRAIN_SCALE:-1}
 steps() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 2 ? 2 : v) }'; }
-PRE_STEPS=$(steps "${RADSEEK_PRETRAIN_STEPS:-150}")
-SFT_STEPS=$(steps "${RADSEEK_SFT_STEPS:-2400}")
+PRE_STEPS=$(steps "${RADSEEK_PRETRAIN_STEPS:-300}")
+SFT_STEPS=$(steps "${RADSEEK_SFT_STEPS:-4500}")
 FROM=${RADSEEK_FROM_STAGE:-1}
 EVAL_N=${RADSEEK_EVAL_N:-200}
 [ -x "$BIN" ] || { echo "train_bundled: $BIN not found; build first (bash scripts/build.sh)" >&2; exit 2; }
@@ -66,7 +65,7 @@ fi
 if stage 4 "SFT: reasoning + constrained-format answers, loss on the assistant turn ($SFT_STEPS steps)"; then
 "$BIN" train sft --data "$WORK/sft.jsonl" --tokenizer "$WORK/tok" --init-from "$WORK/pretrain" \
   -o "$WORK/sft" --steps "$SFT_STEPS" --batch 8 --seq-len 384 --lr 2e-3 --warmup 50 --seed 2 \
-  -t "$THREADS" --log-every 10 --save-every 200 --dtype fp8
+  -t "$THREADS" --log-every 10 --save-every 500 --dtype fp8
 
 fi
 
@@ -79,7 +78,7 @@ if stage 6 "evaluation: held-out synthetic reports (seed 2002, never trained on)
   # classify --family auto reads config.json's radseek_prompt_family (compact); reasoning is greedy.
   run_eval() {  # NAME INPUT GOLD LABELS|mc
     local mode=(--labels "$4"); [ "$4" = mc ] && mode=(--mc)
-    "$BIN" classify --engine local -m "$OUT" "${mode[@]}" --max-thinking-tokens 160 --temperature 0 \
+    "$BIN" classify --engine local -m "$OUT" "${mode[@]}" --max-thinking-tokens 384 --temperature 0 \
       -t "$THREADS" --input "$2" --output "$WORK/pred_$1.jsonl" 2>&1 | tail -1 >&2
     "$BIN" eval --gold "$3" --pred "$WORK/pred_$1.jsonl" --md "$WORK/eval_$1.md" > /dev/null
     grep -E "^\| pred_" "$WORK/eval_$1.md" | head -1 | sed "s/^/$1: /" >&2
