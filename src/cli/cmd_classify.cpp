@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 
+#include "cli/bundled_model.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
 #include "engine/chat.h"
@@ -21,7 +22,7 @@ namespace {
 namespace rad = radseek::radiology;
 
 struct ClassifyFlags {
-  std::string engine = "rules";
+  std::string engine = "auto";
   ModelFlags model;  // --engine local
   SamplingFlags sampling;
   std::string labels = "chexpert";
@@ -72,7 +73,6 @@ std::vector<std::string> split_sections(const std::string& s) {
 }
 
 Expected<std::unique_ptr<rad::ClassifierBackend>> make_local(const ClassifyFlags& f) {
-  if (f.model.model_dir.empty()) return make_error(ErrorCode::kInvalidArgument, "--engine local needs -m DIR (a model folder)");
   std::optional<tokenizer::ChatTemplateKind> kind;
   if (!f.chat_template.empty()) {
     auto k = tokenizer::chat_template_from_name(f.chat_template);
@@ -102,7 +102,30 @@ Expected<std::unique_ptr<rad::ClassifierBackend>> make_local(const ClassifyFlags
                                                    .top_n = f.answer_candidates});
 }
 
-Expected<std::unique_ptr<rad::ClassifierBackend>> make_backend(const ClassifyFlags& f) {
+// --engine auto: -m or --endpoint pick their engine; otherwise the bundled model when it is there,
+// else the rule labeler (said on stderr, so a missing model never passes silently as model output).
+Expected<std::string> resolve_engine(ClassifyFlags& f) {
+  if (f.engine != "auto") return f.engine;
+  if (!f.model.model_dir.empty()) return std::string("local");
+  if (!f.endpoint.empty()) return std::string("endpoint");
+  auto bundled = find_bundled_model();
+  if (bundled) {
+    f.model.model_dir = *bundled;
+    return std::string("local");
+  }
+  std::fprintf(stderr, "radseek classify: %s; using the rule labeler (--engine rules)\n", bundled.error().message.c_str());
+  return std::string("rules");
+}
+
+Expected<std::unique_ptr<rad::ClassifierBackend>> make_backend(ClassifyFlags& f) {
+  auto engine = resolve_engine(f);
+  if (!engine) return engine.error();
+  f.engine = *engine;
+  if (f.engine == "local" && f.model.model_dir.empty()) {
+    auto bundled = find_bundled_model();
+    if (!bundled) return make_error(ErrorCode::kInvalidArgument, "--engine local: " + bundled.error().message);
+    f.model.model_dir = *bundled;
+  }
   if (f.engine == "rules") return rad::make_rules_backend();
   if (f.engine == "local") return make_local(f);
   if (f.engine == "endpoint") {
@@ -140,7 +163,7 @@ int fail(const Error& e) {
   return 1;
 }
 
-int run_classify(const ClassifyFlags& f) {
+int run_classify(ClassifyFlags& f) {
   auto policy = rad::parse_uncertain_policy(f.uncertain);
   if (!policy) return fail(policy.error());
   auto in_fmt = rad::parse_input_format(f.input_format);
@@ -190,7 +213,9 @@ int run_classify(const ClassifyFlags& f) {
 void register_classify(CLI::App& app) {
   auto f = std::make_shared<ClassifyFlags>();
   auto* cmd = app.add_subcommand("classify", "Classify radiology reports: a label set (multi-label) or multiple choice (--mc)");
-  cmd->add_option("--engine", f->engine, "rules (rule labeler, default), local (-m DIR), endpoint (--endpoint URL)")
+  cmd->add_option("--engine", f->engine,
+                  "auto (default: local with -m, endpoint with --endpoint, else the bundled model), local (-m DIR, "
+                  "default the bundled model), rules (rule labeler), endpoint (--endpoint URL)")
       ->capture_default_str();
   cmd->add_option("--labels", f->labels, "chexpert (14), chexpert13, chestxray14, or a label-set JSON file")->capture_default_str();
   cmd->add_option("--input", f->input, "Reports: .txt, .jsonl (id,text), .csv (id,text or one headerless column), .hl7, FHIR .json; '-' = stdin")
@@ -208,7 +233,9 @@ void register_classify(CLI::App& app) {
   cmd->add_flag("-q,--quiet", f->quiet, "No summary at the end");
   cmd->add_option("--reasoning", f->reasoning, "Reasoning in the output: full, omit, or N (first N bytes)")->capture_default_str();
   // Local engine.
-  cmd->add_option("-m,--model", f->model.model_dir, "Model folder for --engine local (config.json, *.safetensors, tokenizer.json)");
+  cmd->add_option("-m,--model", f->model.model_dir,
+                  "Model folder for --engine local (config.json, *.safetensors, tokenizer.json; default: the bundled "
+                  "model models/radseek-mini, or $RADSEEK_MODEL)");
   cmd->add_option("-t,--threads", f->model.threads, "Local engine worker threads (default: all cores)");
   cmd->add_option("--precision", f->model.precision, "Local engine activations: f32 (exact) or bf16")
       ->check(CLI::IsMember({"f32", "bf16"}))->capture_default_str();
@@ -242,6 +269,8 @@ void register_classify(CLI::App& app) {
   cmd->add_option("--max-tokens", f->max_tokens, "Endpoint completion budget")->capture_default_str();
   cmd->footer(
       "Examples:\n"
+      "  radseek classify --input examples/reports.jsonl              # the bundled model, CheXpert labels\n"
+      "  radseek classify --mc --input examples/mc_questions.jsonl    # the bundled model, multiple choice\n"
       "  radseek classify --engine rules --labels chestxray14 --input reports.csv --output out.jsonl\n"
       "  radseek classify --labels chexpert --input msgs.hl7 --output out.csv --uncertain positive\n"
       "  radseek classify --labels my_labels.json --input bundle.json --output out.ndjson --output-format fhir\n"

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/timer.h"
+#include "cli/bundled_model.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
 #include "format/gguf_model.h"
@@ -114,7 +115,14 @@ void register_info(CLI::App& app) {
   auto* cmd = app.add_subcommand("info", "Show a model's architecture, parameter counts, dtypes and KV-cache size");
   auto dir = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
-  cmd->add_option("-m,--model", *dir, "Model folder (config.json is enough; weights add the dtype summary) or GGUF file")->required();
+  cmd->add_option("-m,--model", *dir,
+                  "Model folder (config.json is enough; weights add the dtype summary) or GGUF file (default: the "
+                  "bundled model, or $RADSEEK_MODEL)");
+  cmd->parse_complete_callback([dir] {
+    auto resolved = resolve_model_dir(*dir);
+    if (!resolved) throw CLI::ValidationError("-m,--model", resolved.error().message);
+    *dir = *resolved;
+  });
   cmd->add_flag("--json", *as_json, "Print one JSON object");
   cmd->footer("Example: radseek info -m models/radseek-mini");
   cmd->callback([dir, as_json] { std::exit(run_info(*dir, *as_json)); });

@@ -1,5 +1,6 @@
 #include "cli/engine_options.h"
 
+#include "cli/bundled_model.h"
 #include "engine/chat.h"
 
 #include <cstdio>
@@ -9,7 +10,15 @@ namespace radseek::cli {
 
 void add_model_flags(CLI::App& cmd, ModelFlags& f, const std::string& default_precision) {
   f.precision = default_precision;
-  cmd.add_option("-m,--model", f.model_dir, "Model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file")->required();
+  cmd.add_option("-m,--model", f.model_dir,
+                 "Model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file (default: the bundled "
+                 "model, models/radseek-mini, or $RADSEEK_MODEL)");
+  // No -m: the bundled model, resolved once the flags are parsed so every later use sees the path.
+  cmd.parse_complete_callback([&f] {
+    auto dir = resolve_model_dir(f.model_dir);
+    if (!dir) throw CLI::ValidationError("-m,--model", dir.error().message);
+    f.model_dir = *dir;
+  });
   cmd.add_option("-t,--threads", f.threads, "Worker threads (default: all cores)");
   cmd.add_option("--precision", f.precision, "Activation precision: f32 (exact) or bf16 (fast)")
       ->check(CLI::IsMember({"f32", "bf16"}))
