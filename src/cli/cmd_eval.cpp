@@ -21,6 +21,7 @@ struct EvalFlags {
   std::string labels;
   std::string markdown;
   std::string html;
+  std::string svg;
   bool json = false;
 };
 
@@ -83,6 +84,10 @@ int run_eval(const EvalFlags& f) {
     auto st = write_file(f.markdown, rad::render_markdown(*report));
     if (!st) return fail(st.error());
   }
+  if (!f.svg.empty()) {
+    auto st = write_file(f.svg, rad::render_f1_svg(*report));
+    if (!st) return fail(st.error());
+  }
   if (!f.html.empty()) {
     auto st = write_file(f.html, rad::render_html(*report));
     if (!st) return fail(st.error());
@@ -107,6 +112,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--labels", f->labels, "Comma-separated labels to score (default: those in both gold and predictions)");
   cmd->add_option("--markdown,--md", f->markdown, "Write the Markdown report here");
   cmd->add_option("--html", f->html, "Write the self-contained HTML report (inline SVG charts) here");
+  cmd->add_option("--svg", f->svg, "Write the per-label F1 bar chart (every system, with a legend) as an SVG file here");
   cmd->add_flag("--json", f->json, "Print a JSON summary instead of Markdown on stdout");
   cmd->footer(
       "Examples:\n"

@@ -115,7 +115,8 @@ std::string svg_f1_bars(const EvalReport& r) {
   static const char* kColors[] = {"#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b7791f"};
   const int row_h = 12 * static_cast<int>(r.systems.size()) + 8;
   const int width = 640, left = 190, bar_w = 400;
-  const int height = row_h * static_cast<int>(r.labels.size()) + 40;
+  const int legend_h = 14 * static_cast<int>(r.systems.size());
+  const int height = row_h * static_cast<int>(r.labels.size()) + 40 + legend_h;
   std::ostringstream o;
   o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height << "' role='img' aria-label='F1 per label'>";
   for (size_t l = 0; l < r.labels.size(); ++l) {
@@ -128,10 +129,16 @@ std::string svg_f1_bars(const EvalReport& r) {
       o << "<text x='" << left + static_cast<int>(f1 * bar_w) + 4 << "' y='" << by + 9 << "' font-size='10'>" << fmt(f1, 2) << "</text>";
     }
   }
-  const int axis_y = height - 22;
+  const int axis_y = height - 22 - legend_h;
   o << "<line x1='" << left << "' y1='" << axis_y << "' x2='" << left + bar_w << "' y2='" << axis_y << "' stroke='#444'/>";
   for (int t = 0; t <= 4; ++t) {
     o << "<text x='" << left + t * bar_w / 4 << "' y='" << axis_y + 14 << "' font-size='10' text-anchor='middle'>" << fmt(t * 0.25, 2) << "</text>";
+  }
+  // The legend: the chart is also written on its own (radseek eval --svg), away from the tables.
+  for (size_t s = 0; s < r.systems.size(); ++s) {
+    const int ly = axis_y + 24 + static_cast<int>(s) * 14;
+    o << "<rect x='" << left << "' y='" << ly - 9 << "' width='10' height='10' fill='" << kColors[s % 5] << "'/>";
+    o << "<text x='" << left + 14 << "' y='" << ly << "' font-size='11'>" << html_escape(r.systems[s].name) << "</text>";
   }
   o << "</svg>";
   return o.str();
@@ -156,6 +163,14 @@ std::string svg_histogram(const Distribution& d) {
   o << "</svg>";
   return o.str();
 }
+
+}  // namespace
+
+std::string render_f1_svg(const EvalReport& r) {
+  return "<?xml version='1.0' encoding='UTF-8'?>\n" + svg_f1_bars(r) + "\n";
+}
+
+namespace {
 
 std::string html_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
   std::ostringstream o;

@@ -114,5 +114,7 @@ Distribution summarize(std::vector<double> values);
 
 std::string render_markdown(const EvalReport& r);
 std::string render_html(const EvalReport& r);
+// The per-label F1 bar chart (one bar per system, with a legend) as a standalone SVG file.
+std::string render_f1_svg(const EvalReport& r);
 
 }  // namespace radseek::radiology

@@ -112,6 +112,15 @@ TEST(Metrics, CsvGoldAndReportCharts) {
   ASSERT_TRUE(r.ok());
   EXPECT_NEAR(r->systems[0].micro.f1(), 1.0, kTol);
   EXPECT_NE(render_html(*r).find("<svg"), std::string::npos);
+  // The standalone chart: an SVG document with one bar per label and system and the legend.
+  const std::string svg = render_f1_svg(*r);
+  EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
+  EXPECT_NE(svg.find("<svg xmlns="), std::string::npos);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  size_t bars = 0;
+  for (size_t at = svg.find("<rect"); at != std::string::npos; at = svg.find("<rect", at + 1)) ++bars;
+  EXPECT_EQ(bars, 2u * 1u + 1u);  // 2 labels × 1 system, + 1 legend swatch
+  EXPECT_NE(svg.find(">p.csv</text>"), std::string::npos);
   EXPECT_FALSE(load_eval_dataset(d.file("bad.csv", "id,A\n1,2\n")).ok());
   EXPECT_FALSE(load_eval_dataset(d.file("bad.jsonl", "{\"id\":1,\"labels\":{\"A\":\"yes\"}}\n")).ok());
   const Distribution dist = summarize({1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
