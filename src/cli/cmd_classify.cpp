@@ -50,6 +50,7 @@ struct ClassifyFlags {
   int loop_repeats = 4;
   float answer_temperature = 0.0f;
   int answer_candidates = 16;
+  bool free_reasoning = false;
 };
 
 // The one piece of process-wide state: async-signal-safe code may only touch a lock-free atomic,
@@ -99,7 +100,8 @@ Expected<std::unique_ptr<rad::ClassifierBackend>> make_local(const ClassifyFlags
                                                    .answer_temperature = f.answer_temperature,
                                                    .max_thinking_tokens = f.max_thinking_tokens,
                                                    .loop = {.ngram = f.loop_ngram, .repeats = f.loop_repeats},
-                                                   .top_n = f.answer_candidates});
+                                                   .top_n = f.answer_candidates,
+                                                   .guided_walk = !f.free_reasoning});
 }
 
 // --engine auto: -m or --endpoint pick their engine; otherwise the bundled model when it is there,
@@ -255,6 +257,9 @@ void register_classify(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--answer-candidates", f->answer_candidates, "Local: best tokens checked against the answer format per step")
       ->capture_default_str();
+  cmd->add_flag("--free-reasoning", f->free_reasoning,
+                "Local, compact family (the bundled model), labels: let the model write its reasoning freely instead "
+                "of holding it to the walk through the report (each sentence quoted verbatim, in order)");
   add_sampling_flags(*cmd, f->sampling);
   // Endpoint.
   cmd->add_option("--endpoint", f->endpoint, "OpenAI-compatible server URL for --engine endpoint (loopback only unless --allow-remote)");
@@ -283,7 +288,7 @@ void register_classify(CLI::App& app) {
       "  radseek classify --engine endpoint --endpoint http://127.0.0.1:8080 --concurrency 4 --input r.jsonl --output o.jsonl\n"
       "Output (JSONL): {\"id\", \"labels\": {label: 1|0|-1|null}, \"evidence\": [{label, value, start, end, text, mention}],\n"
       "\"engine\", \"timings\"}; --mc: {\"id\", \"answer\": letter, \"scores\", \"evidence\"}. LLM engines add \"reasoning\",\n"
-      "\"reasoning_tokens\", \"reasoning_end\" (closed|budget|loop|eos|off), \"prompt_tokens\", \"answer_tokens\";\n"
+      "\"reasoning_tokens\", \"reasoning_end\" (closed|budget|loop|eos|walk|off), \"prompt_tokens\", \"answer_tokens\";\n"
       "--engine local adds \"confidence\": the model's probability of each answer among the allowed ones. The local\n"
       "answer is constrained to the format, so it always parses. Malformed inputs become {\"id\", \"error\"} records\n"
       "and the run goes on. Report text is never logged.");

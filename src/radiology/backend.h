@@ -30,7 +30,7 @@ struct BackendAnswer {
   std::optional<McOutput> mc;
   std::string reasoning;
   int64_t reasoning_tokens = -1;
-  std::string reasoning_end;  // "closed", "budget", "loop", "eos", "off" (LLM backends)
+  std::string reasoning_end;  // "closed", "budget", "loop", "eos", "walk", "off" (LLM backends)
   int64_t prompt_tokens = -1;
   int64_t answer_tokens = -1;
 };

@@ -5,6 +5,7 @@
 
 #include "engine/chat.h"
 #include "radiology/evidence.h"
+#include "radiology/walk.h"
 #include "tokenizer/stream_decoder.h"
 
 namespace radseek::radiology {
@@ -46,7 +47,13 @@ class LocalBackend final : public ClassifierBackend {
     if (!messages) return messages.error();
     const engine::LabelLinesArgs format = multilabel_format(*req.labels, report);
     const engine::FormatConstraint constraint = engine::label_lines(format);
-    auto run = run_case(*messages, constraint);
+    // The compact family reasons in a walk through the report: held to it, the quotes are verbatim.
+    std::optional<engine::FormatConstraint> walk;
+    if (o_.family == ModelFamily::kCompact && o_.guided_walk && o_.max_thinking_tokens > 0) {
+      const WalkPlan plan = plan_walk(report);
+      if (!plan.sentences.empty()) walk.emplace(walk_constraint(*req.labels, plan));
+    }
+    auto run = run_case(*messages, constraint, walk ? &*walk : nullptr);
     if (!run) return run.error();
     auto parsed = parse_multilabel_answer(run->answer, *req.labels);
     if (!parsed) return parsed.error().with_context("constrained answer (a radseek bug)");
@@ -175,6 +182,33 @@ class LocalBackend final : public ClassifierBackend {
     return ph;
   }
 
+  // The reasoning under a format (the walk): the decoder forces what the format fixes and picks the
+  // model's most probable allowed token elsewhere; generation stops once the format is complete.
+  Expected<ReasoningPhase> reason_held(engine::Session& s, const std::vector<int32_t>& prompt,
+                                       const engine::TextConstraint& c) const {
+    engine::ConstrainedDecoder dec({.constraint = &c,
+                                    .tokenizer = e_->tokenizer(),
+                                    .vocab_size = e_->model().config().vocab_size,
+                                    .top_n = o_.top_n,
+                                    .first_acceptable_only = true,
+                                    .max_tokens = o_.max_thinking_tokens,
+                                    .end_ids = {}});
+    ReasoningPhase ph;
+    engine::GenerateParams g;
+    g.max_new_tokens = o_.max_thinking_tokens;
+    g.sampling = engine::SamplingParams{.temperature = 0.0f, .seed = o_.sampling.seed};
+    g.logits_hook = dec.hook();
+    g.on_token = [&](int32_t id) {
+      ph.ids.push_back(id);
+      return dec.observe(id);
+    };
+    auto r = e_->generate(s, prompt, g);
+    if (!r) return r.error();
+    ph.text = dec.text();
+    ph.end = dec.complete() ? "walk" : "budget";
+    return ph;
+  }
+
   // The tokens that end the reasoning phase and lead into the answer (the last sampled token was
   // not fed to the cache yet).
   Expected<std::vector<int32_t>> answer_lead(const ReasoningPhase& ph) const {
@@ -187,7 +221,9 @@ class LocalBackend final : public ClassifierBackend {
     return lead;
   }
 
-  Expected<CaseRun> run_case(const std::vector<ChatMessage>& messages, const engine::TextConstraint& c) {
+  // reasoning_format: hold the reasoning to this format (nullptr: free reasoning).
+  Expected<CaseRun> run_case(const std::vector<ChatMessage>& messages, const engine::TextConstraint& c,
+                             const engine::TextConstraint* reasoning_format = nullptr) {
     auto prompt = prompt_ids(messages);
     if (!prompt) return prompt.error();
     CaseRun run;
@@ -198,7 +234,7 @@ class LocalBackend final : public ClassifierBackend {
     std::vector<int32_t> lead = *prompt;
     run.reasoning_end = "off";
     if (thinking > 0) {
-      auto ph = reason(s, *prompt);
+      auto ph = reasoning_format ? reason_held(s, *prompt, *reasoning_format) : reason(s, *prompt);
       if (!ph) return ph.error();
       run.reasoning_end = ph->end;
       run.reasoning = ph->text.substr(0, ph->text.find("</think>"));

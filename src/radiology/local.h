@@ -4,7 +4,9 @@
 // One case runs in two phases on one KV cache:
 //  1. reasoning: the prompt opens "<think>\n" (R1's recommendation; the newer templates do it
 //     themselves); generation stops at "</think>", at the thinking budget, at a repetition loop
-//     (loop_detector.h) or at EOS; in the last three cases "\n</think>\n\n" is fed to close it;
+//     (loop_detector.h) or at EOS; in the last three cases "\n</think>\n\n" is fed to close it.
+//     The compact family's multi-label reasoning can instead be held to the walk of walk.h
+//     (reasoning_end "walk");
 //  2. answer: generation under engine::ConstrainedDecoder, greedy by default, with the confidence
 //     of every decision (a label's value, the option letter) taken from the model's probabilities.
 // Evidence comes from the answer's quotes matched back to the report (evidence.h). Cases run one at a
@@ -31,6 +33,9 @@ struct LocalOptions {
   int64_t max_thinking_tokens = 2048;  // 0: no reasoning, answer at once
   LoopDetectorOptions loop;
   int top_n = 16;  // answer candidates checked per step
+  // Compact family, multi-label: hold the reasoning to the walk of walk.h (sentences verbatim, in
+  // order; the model picks what each states), greedy. False: the model writes its reasoning freely.
+  bool guided_walk = true;
 };
 
 // Takes the loaded engine; fails when the model folder has no tokenizer.json.

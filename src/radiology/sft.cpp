@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "radiology/record.h"
+#include "radiology/walk.h"
 
 namespace radseek::radiology {
 namespace {
@@ -89,9 +90,7 @@ std::string walk_reasoning(const std::vector<WalkLine>& walk, const std::string&
   for (const WalkLine& w : walk) {
     std::string name = w.finding ? w.finding->value(name_field, std::string()) : "";
     if (labels != nullptr && !name.empty() && labels->index_of(name) < 0) name.clear();
-    s += "\"" + w.sentence + "\" ";
-    s += name.empty() ? std::string("nothing on the list") : name + ": " + verdict_word(w.finding->value("value", 0));
-    s += "\n";
+    s += walk_line(w.sentence, name.empty() ? std::string(kWalkNothing) : name + ": " + verdict_word(w.finding->value("value", 0)));
   }
   return s;
 }
@@ -135,9 +134,9 @@ Expected<SftTurn> multilabel_sft_turn(const Json& report, const LabelSet& labels
     if (quotes[i].empty() || text.find(quotes[i]) == std::string::npos)
       return make_error(ErrorCode::kParse, id + ": " + gold_field + "." + name + ": no stated sentence in the report to quote");
     if (static_cast<int>(i) == labels.no_finding)
-      t.reasoning += "\"" + quotes[i] + "\" " + name + ": " + verdict_word(value_code(*v)) + "\n";
+      t.reasoning += walk_line(quotes[i], name + ": " + verdict_word(value_code(*v)));
   }
-  t.reasoning += "Every other finding is not mentioned.";
+  t.reasoning += kWalkClosing;
   auto prompt = build_multilabel_prompt(text, labels, family);
   if (!prompt) return prompt.error().with_context(id);
   t.prompt = std::move(*prompt);

@@ -1,0 +1,43 @@
+// The compact family's reasoning shape, a walk through the report: one line per sentence of the
+// FINDINGS section (the whole report when it has none), in order,
+//   "<the sentence, verbatim>" <Label>: present|absent|uncertain     or
+//   "<the sentence, verbatim>" nothing on the list
+// then, for label sets with a No Finding label, an optional line quoting the impression
+//   "<impression>" No Finding: present
+// and the closing line "Every other finding is not mentioned."
+//
+// sft.cpp writes this reasoning as training data; the local backend can hold the model to it while
+// it reasons (walk_constraint): the sentences are forced verbatim and in order — as the answer's
+// label names are — and the model decides what each sentence states. Why: a small model that reads
+// well sentence by sentence still drifts when it has to copy long quotes by itself (it repeats or
+// invents a sentence), and an invented quote is exactly what a reader cannot check.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/constrained.h"
+#include "radiology/labels.h"
+
+namespace radseek::radiology {
+
+inline constexpr std::string_view kWalkNothing = "nothing on the list";
+inline constexpr std::string_view kWalkClosing = "Every other finding is not mentioned.";
+
+struct WalkPlan {
+  std::vector<std::string> sentences;  // verbatim, in report order
+  std::string impression;              // the IMPRESSION section's text, trimmed ("" when none)
+};
+
+// The sentences to walk in `report` (the text exactly as the prompt shows it).
+WalkPlan plan_walk(std::string_view report);
+
+// One walk line: "\"<sentence>\" <verdict>\n" where verdict is "<label>: <value>" or kWalkNothing.
+std::string walk_line(std::string_view sentence, std::string_view verdict);
+
+// The walk as a format: forced sentences, a choice of verdict per sentence, the optional impression
+// line when `labels` has No Finding, then kWalkClosing.
+engine::FormatConstraint walk_constraint(const LabelSet& labels, const WalkPlan& plan);
+
+}  // namespace radseek::radiology

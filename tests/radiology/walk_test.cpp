@@ -1,0 +1,64 @@
+// The walk the compact family reasons in: what sft.cpp trains on is exactly what the local backend's
+// walk constraint accepts, sentence for sentence.
+#include <gtest/gtest.h>
+
+#include "radiology/sft.h"
+#include "radiology/synth.h"
+#include "radiology/walk.h"
+
+namespace radseek::radiology {
+namespace {
+
+TEST(Walk, PlanSplitsTheFindingsSectionVerbatim) {
+  const std::string r =
+      "EXAMINATION: Chest radiograph.\nFINDINGS: There is a 3.5 cm mass in the right upper lobe. No effusion.\n"
+      "IMPRESSION: 1. Right upper lobe mass. ";
+  const WalkPlan p = plan_walk(r);
+  ASSERT_EQ(p.sentences.size(), 2u);
+  EXPECT_EQ(p.sentences[0], "There is a 3.5 cm mass in the right upper lobe.");
+  EXPECT_EQ(p.sentences[1], "No effusion.");
+  EXPECT_EQ(p.impression, "1. Right upper lobe mass.");
+  // No FINDINGS heading: every sentence.
+  EXPECT_EQ(plan_walk("Small left effusion. No pneumothorax.").sentences.size(), 2u);
+}
+
+TEST(Walk, ConstraintForcesTheSentencesAndOffersTheVerdicts) {
+  const LabelSet labels = builtin_chexpert14();
+  const WalkPlan p = plan_walk("FINDINGS: No effusion. Heart is enlarged.\nIMPRESSION: Cardiomegaly.");
+  const auto c = walk_constraint(labels, p);
+  const std::string good = walk_line("No effusion.", "Pleural Effusion: absent") +
+                           walk_line("Heart is enlarged.", "Cardiomegaly: present") + std::string(kWalkClosing);
+  EXPECT_TRUE(c.is_complete(good));
+  // A skipped, repeated or invented sentence, or an unknown label, is not a walk.
+  EXPECT_FALSE(c.accepts_prefix(walk_line("Heart is enlarged.", "Cardiomegaly: present")));
+  EXPECT_FALSE(c.accepts_prefix(walk_line("No effusion.", "Pleural Effusion: absent") + "\"No effusion."));
+  EXPECT_FALSE(c.accepts_prefix("\"No pneumothorax."));
+  EXPECT_FALSE(c.accepts_prefix("\"No effusion.\" Effusion: absent"));
+  // Where the model decides: the verdict after each forced sentence.
+  const auto choices = c.choices("\"No effusion.\"");
+  EXPECT_EQ(choices.size(), 1u + 3u * labels.labels.size());
+  // The decoder can always finish the walk (a budget cut closes it with the shortest verdicts).
+  const std::string cheapest = c.cheapest_completion("");
+  EXPECT_TRUE(c.is_complete(cheapest));
+  EXPECT_EQ(cheapest.find("\"No effusion.\" "), 0u);
+}
+
+TEST(Walk, TheSftReasoningIsAWalkOfTheSamePlan) {
+  int positives = 0;
+  for (const auto& [field, labels] : {std::pair{"labels_chexpert", builtin_chexpert14()},
+                                      std::pair{"labels_chestxray14", builtin_chestxray14()}}) {
+    for (int i = 0; i < 300; ++i) {
+      const auto r = synth_report({.seed = 31, .ct_mri_fraction = 0.2}, i);
+      auto t = multilabel_sft_turn(r, labels, field, ModelFamily::kCompact);
+      ASSERT_TRUE(t) << t.error().message;
+      const std::string report = prompt_report_text(r["text"].get<std::string>(), {});
+      const auto c = walk_constraint(labels, plan_walk(report));
+      EXPECT_TRUE(c.is_complete(t->reasoning)) << r["id"] << "\n" << report << "\n---\n" << t->reasoning;
+      positives += t->reasoning.find(": present") != std::string::npos;
+    }
+  }
+  EXPECT_GT(positives, 300);
+}
+
+}  // namespace
+}  // namespace radseek::radiology
