@@ -126,19 +126,7 @@ class LocalBackend final : public ClassifierBackend {
   }
 
   Expected<std::vector<int32_t>> prompt_ids(const std::vector<ChatMessage>& messages) const {
-    engine::ChatParams cp;
-    cp.chat_template = o_.chat_template;
-    for (const ChatMessage& m : messages) cp.messages.push_back(tokenizer::ChatMessage{.role = m.role, .content = m.content});
-    bool opened = false;
-    auto ids = engine::encode_chat_prompt(*e_, cp, &opened);
-    if (!ids) return ids.error();
-    const bool thinking = o_.max_thinking_tokens > 0;
-    // Thinking: make sure the turn starts inside "<think>". No thinking: close an opened one at once.
-    const char* tail = thinking ? (opened ? "" : "<think>\n") : (opened ? "\n</think>\n\n" : "");
-    auto extra = encode(tail);
-    if (!extra) return extra.error();
-    ids->insert(ids->end(), extra->begin(), extra->end());
-    return ids;
+    return local_prompt_ids(*e_, messages, o_.chat_template, o_.max_thinking_tokens > 0);
   }
 
   Expected<ReasoningPhase> reason(engine::Session& s, const std::vector<int32_t>& prompt) const {
@@ -272,6 +260,22 @@ class LocalBackend final : public ClassifierBackend {
 };
 
 }  // namespace
+
+Expected<std::vector<int32_t>> local_prompt_ids(const engine::Engine& e, const std::vector<ChatMessage>& messages,
+                                                std::optional<tokenizer::ChatTemplateKind> chat_template, bool thinking) {
+  engine::ChatParams cp;
+  cp.chat_template = chat_template;
+  for (const ChatMessage& m : messages) cp.messages.push_back(tokenizer::ChatMessage{.role = m.role, .content = m.content});
+  bool opened = false;
+  auto ids = engine::encode_chat_prompt(e, cp, &opened);
+  if (!ids) return ids.error();
+  // Thinking: make sure the turn starts inside "<think>". No thinking: close an opened one at once.
+  const char* tail = thinking ? (opened ? "" : "<think>\n") : (opened ? "\n</think>\n\n" : "");
+  auto extra = e.tokenizer()->encode(tail, tokenizer::EncodeOptions{.add_bos = false, .match_added_tokens = true});
+  if (!extra) return extra.error();
+  ids->insert(ids->end(), extra->begin(), extra->end());
+  return ids;
+}
 
 ModelFamily family_for_template(tokenizer::ChatTemplateKind kind) {
   switch (kind) {

@@ -42,6 +42,13 @@ struct LocalOptions {
 Expected<std::unique_ptr<ClassifierBackend>> make_local_backend(std::unique_ptr<engine::Engine> engine,
                                                                 const LocalOptions& opts);
 
+// The prompt ids the local backend feeds before the model's turn: the chat template's rendering
+// with its generation prompt, then "<think>\n" when thinking and the template does not open it
+// (or "\n</think>\n\n" closing an opened one when not thinking). The engine needs a tokenizer.
+// `radseek train grpo` samples from exactly these prompts.
+Expected<std::vector<int32_t>> local_prompt_ids(const engine::Engine& e, const std::vector<ChatMessage>& messages,
+                                                std::optional<tokenizer::ChatTemplateKind> chat_template, bool thinking);
+
 // The family a model's chat template implies: R1 templates -> r1, others -> generic.
 ModelFamily family_for_template(tokenizer::ChatTemplateKind kind);
 // The family a model folder asks for: config.json's "radseek_prompt_family" (radseek's training
