@@ -41,8 +41,16 @@ std::vector<uint8_t> bytes_of(const float* p, int64_t n) {
 
 Status export_hf_checkpoint(const ExportArgs& a) {
   const ParamLayout& l = *a.layout;
+  // The config decides what is written (MTP modules included when num_nextn_predict_layers says so);
+  // every tensor it implies must be in the layout.
+  auto cfg = format::parse_model_config(a.config.dump(), a.dir + "/config.json");
+  if (!cfg) return cfg.error();
+  for (const model::ManifestEntry& e : model::tensor_manifest(*cfg, true))
+    if (!l.by_name.contains(e.name))
+      return make_error(ErrorCode::kInvalidArgument, a.dir + ": tensor " + e.name + " of config.json (num_nextn_predict_layers " +
+                                                         std::to_string(cfg->num_nextn_predict_layers) + ") is not trained");
   return model::write_checkpoint_values(model::CheckpointValuesArgs{
-      .dir = a.dir, .config = a.config, .format = a.format, .include_mtp = false, .max_shard_bytes = size_t{4} << 30,
+      .dir = a.dir, .config = a.config, .format = a.format, .include_mtp = true, .max_shard_bytes = size_t{4} << 30,
       .values = [&](size_t, const model::ManifestEntry& e, std::vector<float>& out) {
         const ParamSlot& s = l.at(e.name);
         std::copy_n(a.params + s.offset, s.numel, out.data());

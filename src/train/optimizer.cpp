@@ -57,7 +57,9 @@ void balance_expert_bias(const format::ModelConfig& cfg, const ParamLayout& layo
                          double speed, std::vector<float>& params) {
   const int64_t E = cfg.n_routed_experts;
   int64_t moe_index = 0;
-  for (int64_t l = 0; l < cfg.num_hidden_layers; ++l) {
+  // The MTP layers follow the main ones in `load`, as in the parameter names; a layout without them
+  // has no bias to move there (and no load entries after the main layers').
+  for (int64_t l = 0; l < cfg.num_hidden_layers + cfg.num_nextn_predict_layers; ++l) {
     if (!cfg.is_moe_layer(l)) continue;
     auto it = layout.by_name.find("model.layers." + std::to_string(l) + ".mlp.gate.e_score_correction_bias");
     const int64_t base = moe_index++ * E;

@@ -42,7 +42,8 @@ struct LrSchedule {
 double clip_grad_norm(std::vector<float>& grads, double max_norm);
 
 // Nudges each routed expert's e_score_correction_bias by `speed` toward balance: down when the
-// expert got more than the mean load this step, up when less. load: [moe layers · E] per expert.
+// expert got more than the mean load this step, up when less. load: [moe layers · E] per expert,
+// the MTP layer last when it is trained.
 void balance_expert_bias(const format::ModelConfig& cfg, const ParamLayout& layout, const std::vector<int64_t>& load,
                          double speed, std::vector<float>& params);
 

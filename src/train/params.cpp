@@ -34,18 +34,58 @@ T* maybe(const ParamLayout& l, T* base, const std::string& name) {
   return it == l.by_name.end() ? nullptr : base + l.slots[it->second].offset;
 }
 
+template <typename T>
+LayerView<T> layer_view(const format::ModelConfig& cfg, const ParamLayout& l, T* base, int64_t i) {
+  const std::string p = "model.layers." + std::to_string(i) + ".", a = p + "self_attn.";
+  LayerView<T> w;
+  w.input_norm = maybe(l, base, p + "input_layernorm.weight");
+  w.q_a = maybe(l, base, a + "q_a_proj.weight");
+  w.q_a_norm = maybe(l, base, a + "q_a_layernorm.weight");
+  w.q_b = maybe(l, base, a + "q_b_proj.weight");
+  w.q = maybe(l, base, a + "q_proj.weight");
+  w.kv_a = maybe(l, base, a + "kv_a_proj_with_mqa.weight");
+  w.kv_norm = maybe(l, base, a + "kv_a_layernorm.weight");
+  w.kv_b = maybe(l, base, a + "kv_b_proj.weight");
+  w.o = maybe(l, base, a + "o_proj.weight");
+  w.post_norm = maybe(l, base, p + "post_attention_layernorm.weight");
+  w.moe = cfg.is_moe_layer(i);
+  if (!w.moe) {
+    w.mlp = mlp_view(l, base, p + "mlp.");
+  } else {
+    w.router = maybe(l, base, p + "mlp.gate.weight");
+    w.router_bias = maybe(l, base, p + "mlp.gate.e_score_correction_bias");
+    for (int64_t e = 0; e < cfg.n_routed_experts; ++e)
+      w.experts.push_back(mlp_view(l, base, p + "mlp.experts." + std::to_string(e) + "."));
+    if (cfg.n_shared_experts > 0) w.shared = mlp_view(l, base, p + "mlp.shared_experts.");
+  }
+  return w;
+}
+
+void add_slot(ParamLayout& l, model::ManifestEntry e) {
+  int64_t n = 1;
+  for (int64_t s : e.shape) n *= s;
+  l.by_name[e.name] = l.slots.size();
+  l.slots.push_back({.entry = std::move(e), .offset = l.total, .numel = n});
+  l.total += n;
+}
+
 }  // namespace
 
 ParamLayout make_param_layout(const format::ModelConfig& cfg, bool include_mtp) {
   ParamLayout l;
-  for (model::ManifestEntry& e : model::tensor_manifest(cfg, include_mtp)) {
-    int64_t n = 1;
-    for (int64_t s : e.shape) n *= s;
-    l.by_name[e.name] = l.slots.size();
-    l.slots.push_back({.entry = std::move(e), .offset = l.total, .numel = n});
-    l.total += n;
-  }
+  for (model::ManifestEntry& e : model::tensor_manifest(cfg, false)) add_slot(l, std::move(e));
+  if (include_mtp)
+    for (model::ManifestEntry& e : model::tensor_manifest(cfg, true))
+      if (!l.by_name.contains(e.name)) add_slot(l, std::move(e));
   return l;
+}
+
+std::string mtp_prefix(const format::ModelConfig& cfg) {
+  return "model.layers." + std::to_string(cfg.num_hidden_layers) + ".";
+}
+
+bool layout_has_mtp(const format::ModelConfig& cfg, const ParamLayout& layout) {
+  return cfg.num_nextn_predict_layers > 0 && layout.by_name.contains(mtp_prefix(cfg) + "enorm.weight");
 }
 
 template <typename T>
@@ -54,30 +94,13 @@ ModelView<T> bind_view(const format::ModelConfig& cfg, const ParamLayout& l, T* 
   v.embed = base + l.at("model.embed_tokens.weight").offset;
   v.norm = base + l.at("model.norm.weight").offset;
   v.lm_head = cfg.tie_word_embeddings ? v.embed : base + l.at("lm_head.weight").offset;
-  for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
-    const std::string p = "model.layers." + std::to_string(i) + ".", a = p + "self_attn.";
-    LayerView<T> w;
-    w.input_norm = maybe(l, base, p + "input_layernorm.weight");
-    w.q_a = maybe(l, base, a + "q_a_proj.weight");
-    w.q_a_norm = maybe(l, base, a + "q_a_layernorm.weight");
-    w.q_b = maybe(l, base, a + "q_b_proj.weight");
-    w.q = maybe(l, base, a + "q_proj.weight");
-    w.kv_a = maybe(l, base, a + "kv_a_proj_with_mqa.weight");
-    w.kv_norm = maybe(l, base, a + "kv_a_layernorm.weight");
-    w.kv_b = maybe(l, base, a + "kv_b_proj.weight");
-    w.o = maybe(l, base, a + "o_proj.weight");
-    w.post_norm = maybe(l, base, p + "post_attention_layernorm.weight");
-    w.moe = cfg.is_moe_layer(i);
-    if (!w.moe) {
-      w.mlp = mlp_view(l, base, p + "mlp.");
-    } else {
-      w.router = maybe(l, base, p + "mlp.gate.weight");
-      w.router_bias = maybe(l, base, p + "mlp.gate.e_score_correction_bias");
-      for (int64_t e = 0; e < cfg.n_routed_experts; ++e)
-        w.experts.push_back(mlp_view(l, base, p + "mlp.experts." + std::to_string(e) + "."));
-      if (cfg.n_shared_experts > 0) w.shared = mlp_view(l, base, p + "mlp.shared_experts.");
-    }
-    v.layers.push_back(std::move(w));
+  for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) v.layers.push_back(layer_view(cfg, l, base, i));
+  if (layout_has_mtp(cfg, l)) {
+    const std::string p = mtp_prefix(cfg);
+    v.mtp = MtpView<T>{.enorm = base + l.at(p + "enorm.weight").offset, .hnorm = base + l.at(p + "hnorm.weight").offset,
+                       .eh_proj = base + l.at(p + "eh_proj.weight").offset,
+                       .head_norm = base + l.at(p + "shared_head.norm.weight").offset,
+                       .layer = layer_view(cfg, l, base, cfg.num_hidden_layers)};
   }
   return v;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,7 +28,15 @@ struct ParamLayout {
   const ParamSlot& at(const std::string& name) const { return slots.at(by_name.at(name)); }
 };
 
+// include_mtp: the MTP modules' tensors (spec §3.8, without the optional embedding/head copies) are
+// appended after the main model's, so the main tensors keep the offsets (and the seeded initial
+// values) they have without MTP, and an MTP-less checkpoint fills that prefix exactly.
 ParamLayout make_param_layout(const format::ModelConfig& cfg, bool include_mtp);
+
+// "model.layers.{num_hidden_layers}.": the prefix of the (first) MTP module's tensors.
+std::string mtp_prefix(const format::ModelConfig& cfg);
+// True when the config asks for MTP and the layout holds its tensors.
+bool layout_has_mtp(const format::ModelConfig& cfg, const ParamLayout& layout);
 
 // Typed views of one buffer (parameters or gradients) through the layout. Shapes as in weights.h.
 template <typename T>
@@ -58,12 +67,24 @@ struct LayerView {
   MlpView<T> shared;                // [n_shared·moe_inter, hidden]; gate null when absent
 };
 
+// The MTP module of depth 1. Its embedding and output head are the main model's (the release's
+// stored copies are optional and the engine falls back to the main tensors when they are absent).
+template <typename T>
+struct MtpView {
+  T* enorm = nullptr;      // [hidden]
+  T* hnorm = nullptr;      // [hidden]
+  T* eh_proj = nullptr;    // [hidden, 2·hidden]; columns [emb | hidden]
+  T* head_norm = nullptr;  // [hidden] shared_head.norm
+  LayerView<T> layer;      // the block at layer index num_hidden_layers (MoE or dense by the layer rule)
+};
+
 template <typename T>
 struct ModelView {
   T* embed = nullptr;    // [vocab, hidden]
   T* norm = nullptr;     // [hidden]
   T* lm_head = nullptr;  // [vocab, hidden] (= embed when tie_word_embeddings)
   std::vector<LayerView<T>> layers;
+  std::optional<MtpView<T>> mtp;  // when layout_has_mtp
 };
 
 template <typename T>
