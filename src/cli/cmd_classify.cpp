@@ -51,6 +51,7 @@ struct ClassifyFlags {
   float answer_temperature = 0.0f;
   int answer_candidates = 16;
   bool free_reasoning = false;
+  std::string answer = "walk";
 };
 
 // The one piece of process-wide state: async-signal-safe code may only touch a lock-free atomic,
@@ -101,7 +102,9 @@ Expected<std::unique_ptr<rad::ClassifierBackend>> make_local(const ClassifyFlags
                                                    .max_thinking_tokens = f.max_thinking_tokens,
                                                    .loop = {.ngram = f.loop_ngram, .repeats = f.loop_repeats},
                                                    .top_n = f.answer_candidates,
-                                                   .guided_walk = !f.free_reasoning});
+                                                   .guided_walk = !f.free_reasoning,
+                                                   .answer = f.answer == "model" ? rad::AnswerSource::kModel
+                                                                                 : rad::AnswerSource::kWalk});
 }
 
 // --engine auto: -m or --endpoint pick their engine; otherwise the bundled model when it is there,
@@ -257,6 +260,11 @@ void register_classify(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--answer-candidates", f->answer_candidates, "Local: best tokens checked against the answer format per step")
       ->capture_default_str();
+  cmd->add_option("--answer", f->answer,
+                  "Local, with the walk: walk (the labels are the model's sentence verdicts aggregated, present > "
+                  "uncertain > absent, so they never contradict the reasoning) or model (the model then writes its "
+                  "own constrained answer block)")
+      ->check(CLI::IsMember({"walk", "model"}))->capture_default_str();
   cmd->add_flag("--free-reasoning", f->free_reasoning,
                 "Local, compact family (the bundled model), labels: let the model write its reasoning freely instead "
                 "of holding it to the walk through the report (each sentence quoted verbatim, in order)");

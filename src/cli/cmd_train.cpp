@@ -71,7 +71,7 @@ void register_train_tokenizer(CLI::App& train) {
 }
 
 struct StageFlags {
-  std::string data, tokenizer, out, config_file, preset = "tiny-v3", init_from, dtype = "bf16";
+  std::string data, tokenizer, out, config_file, preset = "tiny-v3", init_from, dtype = "bf16", loss_on = "assistant";
   int64_t steps = 200, batch = 8, seq_len = 128, warmup = 20, save_every = 0, log_every = 10;
   double lr = 1e-3, min_lr_ratio = 0.1, weight_decay = 0.1, clip = 1.0, init_std = 0.02, bias_speed = 1e-3;
   uint64_t seed = 1;
@@ -130,6 +130,7 @@ int run_stage(train::Stage stage, const StageFlags& f) {
                                 .adam = {.weight_decay = f.weight_decay}, .clip = f.clip, .init_std = f.init_std,
                                 .bias_update_speed = f.bias_speed, .seed = f.seed, .threads = f.threads,
                                 .save_every = f.save_every, .stop_at = 0, .format = fmt,
+                                .sft_targets = f.loss_on == "answer" ? train::SftTargets::kAnswer : train::SftTargets::kAssistant,
                                 .on_step = [&](const train::StepReport& rep) { print_step(rep, std::max<int64_t>(f.log_every, 1)); }});
   if (!r) {
     std::fprintf(stderr, "radseek train: %s\n", r.error().message.c_str());
@@ -165,6 +166,9 @@ void register_stage(CLI::App& train, train::Stage stage) {
   cmd->add_option("-t,--threads", f->threads, "Threads (0: all cores)")->capture_default_str();
   cmd->add_option("--save-every", f->save_every, "Write trainer state + checkpoint every N steps")->capture_default_str();
   cmd->add_option("--log-every", f->log_every, "Progress line every N steps")->capture_default_str();
+  if (!pre)
+    cmd->add_option("--loss-on", f->loss_on, "Targets: the whole assistant turn, or only the answer after </think>")
+        ->check(CLI::IsMember({"assistant", "answer"}))->capture_default_str();
   cmd->add_option("--dtype", f->dtype, "Checkpoint weights: bf16, f32 or fp8 (e4m3 128x128 blocks)")
       ->check(CLI::IsMember({"bf16", "f32", "fp8"}))->capture_default_str();
   cmd->callback([f, stage] { std::exit(run_stage(stage, *f)); });

@@ -1,5 +1,6 @@
 #include "radiology/local.h"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -27,7 +28,8 @@ struct CaseRun {
 struct ReasoningPhase {
   std::vector<int32_t> ids;
   std::string text;
-  std::string end;  // closed, eos, loop, budget
+  std::string end;  // closed, eos, loop, budget, walk
+  std::vector<engine::Decision> decisions;  // held to a format: the choices it made
 };
 
 class LocalBackend final : public ClassifierBackend {
@@ -53,6 +55,7 @@ class LocalBackend final : public ClassifierBackend {
       const WalkPlan plan = plan_walk(report);
       if (!plan.sentences.empty()) walk.emplace(walk_constraint(*req.labels, plan));
     }
+    if (walk && o_.answer == AnswerSource::kWalk) return answer_from_walk(*messages, *walk, req);
     auto run = run_case(*messages, constraint, walk ? &*walk : nullptr);
     if (!run) return run.error();
     auto parsed = parse_multilabel_answer(run->answer, *req.labels);
@@ -71,6 +74,67 @@ class LocalBackend final : public ClassifierBackend {
                            .evidence = (*finder)->find(req.report->text, *req.sections, parsed->values, parsed->quotes),
                            .confidence = std::move(confidence)};
     return a;
+  }
+
+  // The labels the walk states (walk.h read_walk), with the model's probability of each deciding
+  // verdict as the confidence; a label on no line gets the probability that no line named it.
+  Expected<BackendAnswer> answer_from_walk(const std::vector<ChatMessage>& messages, const engine::TextConstraint& walk,
+                                           const MultiLabelRequest& req) {
+    auto prompt = prompt_ids(messages);
+    if (!prompt) return prompt.error();
+    engine::Session s(e_->model(), static_cast<int64_t>(prompt->size()) + o_.max_thinking_tokens + 16);
+    auto ph = reason_held(s, *prompt, walk);
+    if (!ph) return ph.error();
+    const WalkReading read = read_walk(ph->text, *req.labels);
+    const std::vector<std::string> verdicts = walk_verdicts(*req.labels);
+    std::vector<double> confidence(read.values.size(), 1.0);
+    for (size_t line = 0; line < read.line_verdict_pos.size(); ++line) {
+      const size_t pos = read.line_verdict_pos[line];
+      auto p = engine::option_probabilities(ph->decisions, ph->text, pos, verdicts);
+      if (std::all_of(p.begin(), p.end(), [](double x) { return x == 0.0; })) {
+        // A line whose verdict the format fixed (the impression's "No Finding: present"): the model's
+        // choice was writing the line at all, against closing the walk there.
+        // That decision is the last one recorded before the line; the model took the alternative the
+        // text continues with.
+        const size_t end = ph->text.find('\n', pos);
+        double q = 0.0;
+        for (auto d = ph->decisions.rbegin(); d != ph->decisions.rend(); ++d) {
+          if (d->pos > read.line_start[line]) continue;
+          const auto probs = engine::option_probabilities(ph->decisions, ph->text, d->pos, d->choices);
+          for (size_t c = 0; c < d->choices.size(); ++c)
+            if (ph->text.compare(d->pos, d->choices[c].size(), d->choices[c]) == 0) q = probs[c];
+          break;
+        }
+        const std::string said = ph->text.substr(pos, end - pos);
+        for (size_t k = 0; k < verdicts.size(); ++k) p[k] = verdicts[k] == said ? q : 0.0;
+      }
+      for (size_t i = 0; i < read.values.size(); ++i) {
+        const std::string head = " " + req.labels->labels[i].name + ": ";
+        double named = 0.0;
+        for (size_t k = 0; k < verdicts.size(); ++k) {
+          if (!verdicts[k].starts_with(head)) continue;
+          named += p[k];
+          if (pos == read.verdict_pos[i] && verdicts[k] == head + kValueWords[value_index(read.values[i])]) confidence[i] = p[k];
+        }
+        if (read.verdict_pos[i] == std::string::npos) confidence[i] *= 1.0 - named;
+      }
+    }
+    auto finder = evidence_finder(*req.labels);
+    if (!finder) return finder.error();
+    BackendAnswer a;
+    a.reasoning = ph->text;
+    a.reasoning_tokens = static_cast<int64_t>(ph->ids.size());
+    a.reasoning_end = ph->end;
+    a.prompt_tokens = static_cast<int64_t>(prompt->size());
+    a.answer_tokens = 0;
+    a.labels = LabelOutput{.values = read.values,
+                           .evidence = (*finder)->find(req.report->text, *req.sections, read.values, read.quotes),
+                           .confidence = std::move(confidence)};
+    return a;
+  }
+
+  static size_t value_index(LabelValue v) {
+    return static_cast<size_t>(std::find(kValueOf.begin(), kValueOf.end(), v) - kValueOf.begin());
   }
 
   Expected<BackendAnswer> choose(const McRequest& req) override {
@@ -194,6 +258,7 @@ class LocalBackend final : public ClassifierBackend {
     if (!r) return r.error();
     ph.text = dec.text();
     ph.end = dec.complete() ? "walk" : "budget";
+    ph.decisions = dec.decisions();
     return ph;
   }
 
@@ -203,7 +268,8 @@ class LocalBackend final : public ClassifierBackend {
     std::vector<int32_t> lead;
     if (ph.end != "eos" && !ph.ids.empty()) lead.push_back(ph.ids.back());
     if (ph.end == "closed") return lead;
-    auto close = encode("\n</think>\n\n");
+    // The walk ends with its own line break (walk.h).
+    auto close = encode(ph.end == "walk" ? "</think>\n\n" : "\n</think>\n\n");
     if (!close) return close.error();
     lead.insert(lead.end(), close->begin(), close->end());
     return lead;

@@ -25,6 +25,8 @@
 
 namespace radseek::radiology {
 
+enum class AnswerSource { kWalk, kModel };
+
 struct LocalOptions {
   ModelFamily family = ModelFamily::kR1;
   std::optional<tokenizer::ChatTemplateKind> chat_template;  // default: the model folder's
@@ -36,6 +38,9 @@ struct LocalOptions {
   // Compact family, multi-label: hold the reasoning to the walk of walk.h (sentences verbatim, in
   // order; the model picks what each states), greedy. False: the model writes its reasoning freely.
   bool guided_walk = true;
+  // With the walk: the labels are the walk's sentence verdicts aggregated (walk.h read_walk: the
+  // answer can never contradict the reasoning shown), or the model's own constrained answer block.
+  AnswerSource answer = AnswerSource::kWalk;
 };
 
 // Takes the loaded engine; fails when the model folder has no tokenizer.json.

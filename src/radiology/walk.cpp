@@ -41,13 +41,52 @@ std::string walk_line(std::string_view sentence, std::string_view verdict) {
   return "\"" + std::string(sentence) + "\" " + std::string(verdict) + "\n";
 }
 
-engine::FormatConstraint walk_constraint(const LabelSet& labels, const WalkPlan& plan) {
-  using namespace engine::fmt;
+std::vector<std::string> walk_verdicts(const LabelSet& labels) {
   // The space before a verdict belongs to the verdict: byte-level BPE attaches it to the next word
   // (" Fracture"), and a forced lone space would leave the model a tokenization it never saw.
-  std::vector<engine::FormatNode> verdicts{lit(" " + std::string(kWalkNothing))};
+  std::vector<std::string> v{" " + std::string(kWalkNothing)};
   for (const LabelDef& d : labels.labels)
-    for (const char* v : {"present", "absent", "uncertain"}) verdicts.push_back(lit(" " + d.name + ": " + v));
+    for (const char* w : {"present", "absent", "uncertain"}) v.push_back(" " + d.name + ": " + w);
+  return v;
+}
+
+WalkReading read_walk(std::string_view walk, const LabelSet& labels) {
+  const size_t n = labels.labels.size();
+  WalkReading r{.values = std::vector<LabelValue>(n, LabelValue::kBlank), .quotes = std::vector<std::string>(n),
+                .verdict_pos = std::vector<size_t>(n, std::string_view::npos)};
+  auto rank = [](LabelValue v) {
+    return v == LabelValue::kPositive ? 3 : v == LabelValue::kUncertain ? 2 : v == LabelValue::kNegative ? 1 : 0;
+  };
+  for (size_t at = 0; at < walk.size();) {
+    const size_t end = std::min(walk.find('\n', at), walk.size());
+    const std::string_view line = walk.substr(at, end - at);
+    const size_t close = line.size() > 1 && line[0] == '"' ? line.find("\" ", 1) : std::string_view::npos;
+    if (close != std::string_view::npos) {
+      const std::string_view verdict = line.substr(close + 1);  // " <label>: <value>"
+      r.line_verdict_pos.push_back(at + close + 1);
+      r.line_start.push_back(at);
+      for (size_t i = 0; i < n; ++i) {
+        const std::string head = " " + labels.labels[i].name + ": ";
+        if (!verdict.starts_with(head)) continue;
+        const std::string_view word = verdict.substr(head.size());
+        const LabelValue v = word == "present" ? LabelValue::kPositive : word == "uncertain" ? LabelValue::kUncertain
+                             : word == "absent"  ? LabelValue::kNegative : LabelValue::kBlank;
+        if (rank(v) > rank(r.values[i])) {
+          r.values[i] = v;
+          r.quotes[i] = std::string(line.substr(1, close - 1));
+          r.verdict_pos[i] = at + close + 1;
+        }
+      }
+    }
+    at = end + 1;
+  }
+  return r;
+}
+
+engine::FormatConstraint walk_constraint(const LabelSet& labels, const WalkPlan& plan) {
+  using namespace engine::fmt;
+  std::vector<engine::FormatNode> verdicts;
+  for (const std::string& v : walk_verdicts(labels)) verdicts.push_back(lit(v));
   std::vector<engine::FormatNode> parts;
   for (const std::string& s : plan.sentences)
     parts.push_back(seq({lit("\"" + s + "\""), alt(verdicts), lit("\n")}));
@@ -55,7 +94,9 @@ engine::FormatConstraint walk_constraint(const LabelSet& labels, const WalkPlan&
     const std::string nf = walk_line(plan.impression, labels.labels[labels.no_finding].name + ": present");
     parts.push_back(alt({lit(nf), lit("")}));
   }
-  parts.push_back(lit(std::string(kWalkClosing)));
+  // The closing line's "\n" belongs to the walk: the model writes ".\n" as one token before
+  // "</think>" (as in training), and a walk cut at "." would hand it a "." + "\n" it never saw.
+  parts.push_back(lit(std::string(kWalkClosing) + "\n"));
   return engine::FormatConstraint(seq(std::move(parts)), "");
 }
 

@@ -4,7 +4,8 @@
 //   "<the sentence, verbatim>" nothing on the list
 // then, for label sets with a No Finding label, an optional line quoting the impression
 //   "<impression>" No Finding: present
-// and the closing line "Every other finding is not mentioned."
+// and the closing line "Every other finding is not mentioned.\n" (the reasoning then closes with
+// "</think>").
 //
 // sft.cpp writes this reasoning as training data; the local backend can hold the model to it while
 // it reasons (walk_constraint): the sentences are forced verbatim and in order — as the answer's
@@ -37,7 +38,24 @@ WalkPlan plan_walk(std::string_view report);
 std::string walk_line(std::string_view sentence, std::string_view verdict);
 
 // The walk as a format: forced sentences, a choice of verdict per sentence, the optional impression
-// line when `labels` has No Finding, then kWalkClosing.
+// line when `labels` has No Finding, then kWalkClosing and its line break.
 engine::FormatConstraint walk_constraint(const LabelSet& labels, const WalkPlan& plan);
+
+// The report-level labels a walk states, aggregated over its lines the way mention-level labelers
+// (NegBio, the CheXpert labeler) aggregate mentions: present > uncertain > absent, a label on no line
+// is not mentioned. `verdict_pos[i]` is the byte offset in `walk` of the verdict that decided label i
+// (npos when not mentioned), where its probability was recorded; `quotes[i]` that line's sentence.
+struct WalkReading {
+  std::vector<LabelValue> values;
+  std::vector<std::string> quotes;
+  std::vector<size_t> verdict_pos;
+  std::vector<size_t> line_verdict_pos;  // every line's verdict offset, in order
+  std::vector<size_t> line_start;        // and where each of those lines starts
+};
+WalkReading read_walk(std::string_view walk, const LabelSet& labels);
+
+// The verdict alternatives walk_constraint offers after each sentence, in its order (for
+// engine::option_probabilities): " nothing on the list", then " <label>: present|absent|uncertain".
+std::vector<std::string> walk_verdicts(const LabelSet& labels);
 
 }  // namespace radseek::radiology

@@ -31,7 +31,7 @@ Status for_each_line(const std::string& path, F fn) {
 }
 
 Expected<Example> chat_example(const Json& j, const std::string& where, const tokenizer::Tokenizer& tok,
-                               tokenizer::ChatTemplateKind kind) {
+                               tokenizer::ChatTemplateKind kind, SftTargets targets) {
   if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
     return make_error(ErrorCode::kParse, where + ": messages: expected a non-empty array");
   std::vector<tokenizer::ChatMessage> msgs;
@@ -53,8 +53,11 @@ Expected<Example> chat_example(const Json& j, const std::string& where, const to
         break;
       }
   }
-  auto p = tok.encode(*prompt);
-  auto a = tok.encode(answer + std::string(kEosText));
+  // "</think>" is a special token, so cutting the text after it keeps the tokenization unchanged.
+  const size_t close = answer.find("</think>");
+  const size_t untrained = targets == SftTargets::kAnswer && close != std::string::npos ? close + 8 : 0;
+  auto p = tok.encode(*prompt + answer.substr(0, untrained));
+  auto a = tok.encode(answer.substr(untrained) + std::string(kEosText));
   if (!p) return p.error().with_context(where);
   if (!a) return a.error().with_context(where);
   Example ex;
@@ -88,12 +91,12 @@ Expected<std::vector<Example>> load_pretrain_data(const std::string& path, const
   return out;
 }
 
-Expected<std::vector<Example>> load_sft_data(const std::string& path, const tokenizer::Tokenizer& tok) {
+Expected<std::vector<Example>> load_sft_data(const std::string& path, const tokenizer::Tokenizer& tok, SftTargets targets) {
   auto kind = tokenizer::detect_chat_template(tok.chat_template());
   if (!kind) return kind.error();
   std::vector<Example> out;
   RADSEEK_TRY(for_each_line(path, [&](const Json& j, const std::string& where) -> Status {
-    auto ex = chat_example(j, where, tok, *kind);
+    auto ex = chat_example(j, where, tok, *kind, targets);
     if (!ex) return ex.error();
     out.push_back(std::move(*ex));
     return {};

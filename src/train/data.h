@@ -26,7 +26,11 @@ Expected<std::vector<Example>> load_pretrain_data(const std::string& path, const
 // the earlier messages rendered with the tokenizer's chat template and its generation prompt, then
 // the last (assistant) message + EOS. Only the assistant tokens are targets. When the template's
 // prompt already opens "<think>\n" (R1), that opener is not repeated from the content.
-Expected<std::vector<Example>> load_sft_data(const std::string& path, const tokenizer::Tokenizer& tok);
+// Which assistant tokens are targets: all of them, or only the answer after "</think>" (a stage that
+// trains the answer on reasoning the model already writes, without spending its steps on the reasoning).
+enum class SftTargets { kAssistant, kAnswer };
+Expected<std::vector<Example>> load_sft_data(const std::string& path, const tokenizer::Tokenizer& tok,
+                                             SftTargets targets = SftTargets::kAssistant);
 
 // Rows `first .. first+B` of the seeded order (epoch e = position / n uses a fresh shuffle seeded by
 // seed and e, then sorted by length within windows of 16·B positions), cut to S tokens or padded

@@ -51,7 +51,7 @@ Status copy_tokenizer(const std::string& from, const std::string& to) {
 
 Expected<std::vector<Example>> load_data(const TrainRunOptions& o, const tokenizer::Tokenizer& tok) {
   if (o.stage == Stage::kPretrain) return load_pretrain_data(o.data, tok, o.seq_len);
-  auto data = load_sft_data(o.data, tok);
+  auto data = load_sft_data(o.data, tok, o.sft_targets);
   if (!data) return data;
   // An answer that starts beyond the window would train nothing: a silent zero loss, so refuse.
   for (size_t i = 0; i < data->size(); ++i) {

@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "model/checkpoint_gen.h"
+#include "train/data.h"
 #include "train/optimizer.h"
 
 namespace radseek::train {
@@ -45,6 +46,7 @@ struct TrainRunOptions {
   int64_t save_every = 0;     // trainer state every N steps (0: only at the end)
   int64_t stop_at = 0;        // end this run after this step, as an interruption would (0: run to `steps`)
   model::WeightFormat format = model::WeightFormat::kBF16;
+  SftTargets sft_targets = SftTargets::kAssistant;  // sft: train the whole assistant turn or the answer only
   std::function<void(const StepReport&)> on_step = {};
 };
 

@@ -9,6 +9,7 @@
 #include "radiology/batch.h"
 #include "radiology/evidence.h"
 #include "radiology/local.h"
+#include "radiology/walk.h"
 #include "test_util.h"
 #include "tiny_model.h"
 
@@ -113,6 +114,31 @@ TEST_F(LocalBackendTest, MultiLabelAlwaysParsesWithConfidenceAndBudget) {
         EXPECT_TRUE(a->reasoning_end == "budget" || a->reasoning_end == "closed" || a->reasoning_end == "eos")
             << a->reasoning_end;
       }
+    }
+  }
+}
+
+// The compact family walks the report: the quotes are the report's sentences in order whatever the
+// weights, and with --answer walk the labels are read from that walk, so they never contradict it.
+TEST_F(LocalBackendTest, CompactFamilyWalksTheReportAndAnswersFromIt) {
+  const LabelSet set = builtin_chexpert14();
+  const std::vector<std::string> sections;
+  const ReportRecord r = report();
+  for (AnswerSource source : {AnswerSource::kWalk, AnswerSource::kModel}) {
+    auto b = backend({.family = ModelFamily::kCompact, .max_thinking_tokens = 400, .loop = {.ngram = 0}, .answer = source});
+    auto a = b->classify(MultiLabelRequest{.report = &r, .labels = &set, .sections = &sections});
+    ASSERT_TRUE(a.ok()) << a.error().message;
+    EXPECT_EQ(a->reasoning_end, "walk");
+    EXPECT_TRUE(walk_constraint(set, plan_walk(r.text)).is_complete(a->reasoning)) << a->reasoning;
+    EXPECT_EQ(a->reasoning.find("\"The heart is enlarged.\""), 0u) << a->reasoning;
+    ASSERT_TRUE(a->labels);
+    ASSERT_EQ(a->labels->confidence.size(), set.labels.size());
+    for (double c : a->labels->confidence) EXPECT_TRUE(c > 0.0 && c <= 1.0 + 1e-9) << c;
+    if (source == AnswerSource::kWalk) {
+      EXPECT_EQ(a->labels->values, read_walk(a->reasoning, set).values);
+      EXPECT_EQ(a->answer_tokens, 0);
+    } else {
+      EXPECT_GT(a->answer_tokens, 0);
     }
   }
 }

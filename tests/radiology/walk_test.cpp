@@ -27,7 +27,7 @@ TEST(Walk, ConstraintForcesTheSentencesAndOffersTheVerdicts) {
   const WalkPlan p = plan_walk("FINDINGS: No effusion. Heart is enlarged.\nIMPRESSION: Cardiomegaly.");
   const auto c = walk_constraint(labels, p);
   const std::string good = walk_line("No effusion.", "Pleural Effusion: absent") +
-                           walk_line("Heart is enlarged.", "Cardiomegaly: present") + std::string(kWalkClosing);
+                           walk_line("Heart is enlarged.", "Cardiomegaly: present") + std::string(kWalkClosing) + "\n";
   EXPECT_TRUE(c.is_complete(good));
   // A skipped, repeated or invented sentence, or an unknown label, is not a walk.
   EXPECT_FALSE(c.accepts_prefix(walk_line("Heart is enlarged.", "Cardiomegaly: present")));
@@ -43,6 +43,24 @@ TEST(Walk, ConstraintForcesTheSentencesAndOffersTheVerdicts) {
   EXPECT_EQ(cheapest.find("\"No effusion.\" "), 0u);
 }
 
+TEST(Walk, ReadingAggregatesTheLinesLikeAMentionLabeler) {
+  const LabelSet labels = builtin_chexpert14();
+  const std::string walk = walk_line("No nodule.", "Lung Lesion: absent") +
+                           walk_line("Possible mass in the lingula.", "Lung Lesion: uncertain") +
+                           walk_line("Small effusion.", "Pleural Effusion: present") +
+                           walk_line("No effusion on the left.", "Pleural Effusion: absent") +
+                           walk_line("The trachea is midline.", kWalkNothing) + std::string(kWalkClosing) + "\n";
+  const WalkReading r = read_walk(walk, labels);
+  const int lesion = labels.index_of("Lung Lesion"), effusion = labels.index_of("Pleural Effusion");
+  EXPECT_EQ(r.values[lesion], LabelValue::kUncertain);   // uncertain outranks absent
+  EXPECT_EQ(r.quotes[lesion], "Possible mass in the lingula.");
+  EXPECT_EQ(r.values[effusion], LabelValue::kPositive);  // present outranks a later absent
+  EXPECT_EQ(walk.substr(r.verdict_pos[effusion], 26), " Pleural Effusion: present");
+  EXPECT_EQ(r.values[labels.index_of("Edema")], LabelValue::kBlank);
+  EXPECT_EQ(r.verdict_pos[labels.index_of("Edema")], std::string::npos);
+  EXPECT_EQ(r.line_verdict_pos.size(), 5u);
+}
+
 TEST(Walk, TheSftReasoningIsAWalkOfTheSamePlan) {
   int positives = 0;
   for (const auto& [field, labels] : {std::pair{"labels_chexpert", builtin_chexpert14()},
@@ -53,7 +71,7 @@ TEST(Walk, TheSftReasoningIsAWalkOfTheSamePlan) {
       ASSERT_TRUE(t) << t.error().message;
       const std::string report = prompt_report_text(r["text"].get<std::string>(), {});
       const auto c = walk_constraint(labels, plan_walk(report));
-      EXPECT_TRUE(c.is_complete(t->reasoning)) << r["id"] << "\n" << report << "\n---\n" << t->reasoning;
+      EXPECT_TRUE(c.is_complete(t->reasoning + "\n")) << r["id"] << "\n" << report << "\n---\n" << t->reasoning;
       positives += t->reasoning.find(": present") != std::string::npos;
     }
   }

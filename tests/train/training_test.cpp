@@ -159,6 +159,24 @@ TEST(TrainingRun, SftTargetsOnlyTheAssistantTokens) {
   EXPECT_EQ(ex.tokens.back(), *tok->eos_id());
 }
 
+TEST(TrainingRun, SftAnswerTargetsStartAfterTheReasoning) {
+  RunFixture fx;
+  auto tok = tokenizer::Tokenizer::load(fx.dir + "/tok");
+  ASSERT_TRUE(tok.ok());
+  auto all = load_sft_data(fx.dir + "/sft.jsonl", *tok);
+  auto answer = load_sft_data(fx.dir + "/sft.jsonl", *tok, SftTargets::kAnswer);
+  ASSERT_TRUE(all.ok() && answer.ok());
+  const int32_t close = *tok->token_to_id("</think>");
+  for (size_t n = 0; n < all->size(); ++n) {
+    const Example& a = (*all)[n];
+    const Example& b = (*answer)[n];
+    ASSERT_EQ(a.tokens, b.tokens) << "the cut at </think> must not change the tokenization";
+    const auto at = std::find(b.tokens.begin(), b.tokens.end(), close) - b.tokens.begin();
+    for (int64_t i = 0; i < static_cast<int64_t>(b.tokens.size()); ++i)
+      EXPECT_EQ(b.predicted[i], a.predicted[i] && i > at) << n << " " << i;
+  }
+}
+
 TEST(TrainingRun, ResumedRunMatchesAnUninterruptedOne) {
   RunFixture fx;
   auto whole = run_training(fx.options(Stage::kPretrain, fx.dir + "/whole", 8));
