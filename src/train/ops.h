@@ -10,12 +10,14 @@
 #include <cstdint>
 
 #include "model/context.h"
+#include "train/fp8_sim.h"
 
 namespace radseek::train {
 
 using model::Context;
 
-// y [m, n] = x [m, k] · W [n, k]ᵀ (overwrites y).
+// y [m, n] = x [m, k] · W [n, k]ᵀ (overwrites y). For float, ctx.train_gemm rounds the inputs of
+// this product and of both backward products first (BF16 / FP8 training, train/fp8_sim.h).
 template <typename T>
 void matmul(const Context& ctx, const T* x, int64_t m, int64_t k, const T* w, int64_t n, T* y);
 

@@ -71,7 +71,8 @@ void TrainModel<T>::moe_forward(const Context& ctx, const LayerView<T>& w, Layer
   const int64_t d = c.hidden_size, E = c.n_routed_experts, K = c.num_experts_per_tok;
   MoeActs<T>& M = A.moe;
   M.z.resize(static_cast<size_t>(N_ * E));
-  matmul(ctx, A.f.data(), N_, d, w.router, E, M.z.data());
+  // The router (gate) is one of the V3 recipe's higher-precision GEMMs (train/fp8_sim.h).
+  matmul(sensitive_gemm_context(ctx), A.f.data(), N_, d, w.router, E, M.z.data());
   route(w, M);
   // Counting sort of assignments by expert: each expert's rows go through its weights at once.
   M.offset.assign(static_cast<size_t>(E + 1), 0);
@@ -169,7 +170,8 @@ void TrainModel<T>::moe_backward(const Context& ctx, const LayerView<T>& w, cons
   if (w.shared.gate) mlp_backward(ctx, w.shared, g.shared, d, A.f.data(), M.shared, dy, df);
   std::vector<T> dz(static_cast<size_t>(N_ * E));
   routing_backward(M, dw.data(), dz.data());
-  matmul_backward(ctx, MatmulGrad{.m = N_, .k = d, .n = E}, A.f.data(), w.router, dz.data(), df, g.router);
+  matmul_backward(sensitive_gemm_context(ctx), MatmulGrad{.m = N_, .k = d, .n = E}, A.f.data(), w.router,
+                  dz.data(), df, g.router);
 }
 
 #define RADSEEK_TRAIN_MLP(T)                                                                                    \
