@@ -71,9 +71,10 @@ void register_train_tokenizer(CLI::App& train) {
 }
 
 struct StageFlags {
-  std::string data, tokenizer, out, config_file, preset = "tiny-v3", init_from, dtype = "bf16", loss_on = "assistant";
+  std::string data, tokenizer, out, config_file, preset = "tiny-v3", init_from, dtype = "bf16", precision = "f32", loss_log, loss_on = "assistant";
   int64_t steps = 200, batch = 8, seq_len = 128, warmup = 20, save_every = 0, log_every = 10;
   double lr = 1e-3, min_lr_ratio = 0.1, weight_decay = 0.1, clip = 1.0, init_std = 0.02, bias_speed = 1e-3;
+  double mtp_weight = 0.0;
   uint64_t seed = 1;
   int threads = 0;
   bool resume = false;
@@ -106,8 +107,10 @@ void print_step(const train::StepReport& r, int64_t log_every) {
     sum += x;
   }
   const double mean = r.expert_load.empty() ? 0.0 : static_cast<double>(sum) / static_cast<double>(r.expert_load.size());
-  std::fprintf(stderr, "step %lld/%lld  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  ETA %.0fs  expert load max/mean %.2f\n",
-               static_cast<long long>(r.step), static_cast<long long>(r.total_steps), r.loss, r.lr, r.grad_norm,
+  char mtp[32] = "";
+  if (r.mtp_loss) std::snprintf(mtp, sizeof mtp, "  mtp %.4f", *r.mtp_loss);
+  std::fprintf(stderr, "step %lld/%lld  loss %.4f%s  lr %.2e  |g| %.3f  %.0f tok/s  ETA %.0fs  expert load max/mean %.2f\n",
+               static_cast<long long>(r.step), static_cast<long long>(r.total_steps), r.loss, mtp, r.lr, r.grad_norm,
                r.tokens_per_s, r.eta_s, mean > 0 ? static_cast<double>(mx) / mean : 0.0);
 }
 
@@ -128,8 +131,12 @@ int run_stage(train::Stage stage, const StageFlags& f) {
                                 .batch = f.batch, .seq_len = f.seq_len,
                                 .lr = {.peak = f.lr, .warmup_steps = f.warmup, .total_steps = f.steps, .min_ratio = f.min_lr_ratio},
                                 .adam = {.weight_decay = f.weight_decay}, .clip = f.clip, .init_std = f.init_std,
-                                .bias_update_speed = f.bias_speed, .seed = f.seed, .threads = f.threads,
+                                .bias_update_speed = f.bias_speed, .mtp_weight = f.mtp_weight, .seed = f.seed, .threads = f.threads,
                                 .save_every = f.save_every, .stop_at = 0, .format = fmt,
+                                .precision = f.precision == "fp8"    ? model::TrainGemmPrecision::kFP8
+                                             : f.precision == "bf16" ? model::TrainGemmPrecision::kBF16
+                                                                     : model::TrainGemmPrecision::kF32,
+                                .loss_log = f.loss_log,
                                 .sft_targets = f.loss_on == "answer" ? train::SftTargets::kAnswer : train::SftTargets::kAssistant,
                                 .on_step = [&](const train::StepReport& rep) { print_step(rep, std::max<int64_t>(f.log_every, 1)); }});
   if (!r) {
@@ -162,6 +169,10 @@ void register_stage(CLI::App& train, train::Stage stage) {
   cmd->add_option("--clip", f->clip, "Global gradient-norm clip (0: none)")->capture_default_str();
   cmd->add_option("--init-std", f->init_std, "Initial weight standard deviation")->capture_default_str();
   cmd->add_option("--bias-update-speed", f->bias_speed, "Aux-loss-free balancing step for e_score_correction_bias")->capture_default_str();
+  cmd->add_option("--mtp-weight", f->mtp_weight,
+                  "Multi-token prediction loss weight (DeepSeek-V3: 0.3, then 0.1; 0: off). > 0 trains an MTP module "
+                  "(fresh, or from --init-from when it has one) that `generate --speculative mtp` uses")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for initialisation and data order")->capture_default_str();
   cmd->add_option("-t,--threads", f->threads, "Threads (0: all cores)")->capture_default_str();
   cmd->add_option("--save-every", f->save_every, "Write trainer state + checkpoint every N steps")->capture_default_str();
@@ -171,6 +182,12 @@ void register_stage(CLI::App& train, train::Stage stage) {
         ->check(CLI::IsMember({"assistant", "answer"}))->capture_default_str();
   cmd->add_option("--dtype", f->dtype, "Checkpoint weights: bf16, f32 or fp8 (e4m3 128x128 blocks)")
       ->check(CLI::IsMember({"bf16", "f32", "fp8"}))->capture_default_str();
+  cmd->add_option("--precision", f->precision,
+                  "GEMM inputs: f32, bf16 (rounded), or fp8 (DeepSeek-V3 recipe: e4m3, 1x128 activation tiles, "
+                  "128x128 weight blocks, forward and backward; head and router in bf16). Simulated: the inputs are "
+                  "rounded, the products and master weights stay FP32")
+      ->check(CLI::IsMember({"f32", "bf16", "fp8"}))->capture_default_str();
+  cmd->add_option("--loss-log", f->loss_log, "Write step,loss,lr,grad_norm per step to this CSV (kept and appended on --resume)");
   cmd->callback([f, stage] { std::exit(run_stage(stage, *f)); });
 }
 
@@ -182,6 +199,7 @@ void register_train(CLI::App& app) {
   register_train_tokenizer(*train);
   register_stage(*train, train::Stage::kPretrain);
   register_stage(*train, train::Stage::kSft);
+  register_train_grpo(*train);
 }
 
 }  // namespace radseek::cli

@@ -23,10 +23,14 @@ void register_classify(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_synth(CLI::App& app);
 
-// Training (cmd_train.cpp): tokenizer, pretrain, sft.
+// Training (cmd_train.cpp): tokenizer, pretrain, sft; grpo (cmd_grpo.cpp) under the same "train".
 void register_train(CLI::App& app);
+void register_train_grpo(CLI::App& train);
 
 // Server (cmd_serve.cpp).
 void register_serve(CLI::App& app);
+
+// Charts (cmd_plot.cpp): loss CSVs -> SVG.
+void register_plot(CLI::App& app);
 
 }  // namespace radseek::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   radseek::cli::register_synth(app);
   radseek::cli::register_train(app);
   radseek::cli::register_serve(app);
+  radseek::cli::register_plot(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,8 +16,11 @@ void resize(std::vector<T>& v, int64_t n) {
 }  // namespace
 
 template <typename T>
-TrainModel<T>::TrainModel(const format::ModelConfig& cfg, const ParamLayout& layout)
-    : cfg_(cfg), layout_(&layout), rope_(model::make_rope_tables(cfg)) {}
+TrainModel<T>::TrainModel(const format::ModelConfig& cfg, const ParamLayout& layout, TrainModelOptions options)
+    : cfg_(cfg), layout_(&layout), opt_(options), has_mtp_(layout_has_mtp(cfg, layout)),
+      rope_(model::make_rope_tables(cfg)) {
+  RADSEEK_CHECK(!has_mtp_ || cfg.num_nextn_predict_layers == 1, "training MTP supports depth 1 only");
+}
 
 template <typename T>
 ForwardResult TrainModel<T>::forward(const Context& ctx, const T* params, const Batch& batch) {
@@ -54,14 +57,19 @@ ForwardResult TrainModel<T>::forward(const Context& ctx, const T* params, const 
   rmsnorm(x_final_.data(), w.norm, N_, d, c.rms_norm_eps, hn_.data(), h_rstd_.data());
   head_rows_.clear();
   head_targets_.clear();
+  head_weights_.clear();
   for (int64_t n = 0; n < N_; ++n)
     if (targets_[n] >= 0) head_rows_.push_back(n), head_targets_.push_back(targets_[n]);
+  RADSEEK_CHECK(batch.weights.empty() || static_cast<int64_t>(batch.weights.size()) == N_, "Batch::weights: expected [B, S]");
+  if (!batch.weights.empty())
+    for (int64_t n : head_rows_) head_weights_.push_back(batch.weights[n]);
   const int64_t M = static_cast<int64_t>(head_rows_.size());
   r.counted = M;
   resize(head_in_, M * d);
   for (int64_t i = 0; i < M; ++i) std::copy_n(hn_.data() + head_rows_[i] * d, d, head_in_.data() + i * d);
   resize(logits_, M * V);
-  if (M > 0) matmul(ctx, head_in_.data(), M, d, w.lm_head, V, logits_.data());
+  // The output head is one of the V3 recipe's higher-precision GEMMs (train/fp8_sim.h).
+  if (M > 0) matmul(sensitive_gemm_context(ctx), head_in_.data(), M, d, w.lm_head, V, logits_.data());
   const double inv = M > 0 ? 1.0 / static_cast<double>(M) : 0.0;
   resize(dlogits_, M * V);
   // Rows in parallel chunks: over a 2-4k vocabulary the softmax is a visible share of a step.
@@ -69,10 +77,19 @@ ForwardResult TrainModel<T>::forward(const Context& ctx, const T* params, const 
   std::vector<double> part(static_cast<size_t>(chunks));
   ctx.pool->parallel_for(chunks, [&](int64_t t, int) {
     const int64_t r0 = t * M / chunks, r1 = (t + 1) * M / chunks;
-    part[t] = cross_entropy(logits_.data() + r0 * V, head_targets_.data() + r0, r1 - r0, V, inv, dlogits_.data() + r0 * V);
+    if (head_weights_.empty()) {
+      part[t] = cross_entropy(logits_.data() + r0 * V, head_targets_.data() + r0, r1 - r0, V, inv, dlogits_.data() + r0 * V);
+      return;
+    }
+    for (int64_t i = r0; i < r1; ++i) {
+      const double wi = head_weights_[i];
+      part[t] += wi * cross_entropy(logits_.data() + i * V, head_targets_.data() + i, 1, V, inv * wi, dlogits_.data() + i * V);
+    }
   });
   for (double p : part) r.loss += p;
   r.loss *= inv;
+  if (has_mtp_) mtp_forward(ctx, w, r);
+  r.objective = r.loss + opt_.mtp_weight * r.mtp_loss;
   return r;
 }
 
@@ -86,9 +103,11 @@ void TrainModel<T>::backward(const Context& ctx, const T* params, T* grads) {
   const int64_t M = static_cast<int64_t>(head_rows_.size());
   if (M > 0) {
     std::vector<T> dhead(static_cast<size_t>(M * d));
-    matmul_backward(ctx, MatmulGrad{.m = M, .k = d, .n = V}, head_in_.data(), w.lm_head, dlogits_.data(), dhead.data(), g.lm_head);
+    matmul_backward(sensitive_gemm_context(ctx), MatmulGrad{.m = M, .k = d, .n = V}, head_in_.data(), w.lm_head,
+                    dlogits_.data(), dhead.data(), g.lm_head);
     for (int64_t i = 0; i < M; ++i) std::copy_n(dhead.data() + i * d, d, dhn.data() + head_rows_[i] * d);
   }
+  if (has_mtp_) mtp_backward(ctx, w, g, dhn.data());  // the MTP loss reaches the main model through h
   rmsnorm_backward(x_final_.data(), w.norm, h_rstd_.data(), dhn.data(), N_, d, dx.data(), g.norm);
   for (int64_t l = c.num_hidden_layers - 1; l >= 0; --l) {
     ffn_backward(ctx, w.layers[l], g.layers[l], acts_[l], dx.data());

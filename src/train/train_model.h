@@ -22,6 +22,9 @@ struct Batch {
   int64_t B = 0, S = 0;
   std::vector<int32_t> tokens;   // [B, S]
   std::vector<int32_t> targets;  // [B, S]
+  // [B, S] or empty (all 1): each counted target's cross-entropy is scaled by its weight, so the loss
+  // is (1/counted) Σ w·CE. GRPO's per-token policy-gradient coefficients (train/grpo.h); may be < 0.
+  std::vector<float> weights = {};
 };
 
 template <typename T>
@@ -58,16 +61,47 @@ struct LayerActs {
   MoeActs<T> moe;
 };
 
+// The MTP output head over the rows that have a target, with the cross-entropy's gradient.
+template <typename T>
+struct HeadActs {
+  std::vector<int64_t> rows;       // [M] rows with a target
+  std::vector<int32_t> targets;    // [M]
+  std::vector<T> in;               // [M, d] their normed hidden states
+  std::vector<T> logits, dlogits;  // [M, V]
+};
+
+// Multi-token prediction, depth 1 (spec §3.8; V3 report §2.2): row i of a sequence combines the main
+// model's final-normed hidden state h_i (what the engine's mtp_forward receives) with the embedding
+// of token i+1 and predicts token i+2.
+template <typename T>
+struct MtpActs {
+  std::vector<int32_t> tokens;         // [N] token i+1 (a placeholder at each sequence's last row)
+  std::vector<int32_t> targets;        // [N] token i+2 where it counts: the main targets one row on
+  std::vector<T> emb, e_rstd, h_rstd;  // [N, d] embedding rows, [N], [N]
+  std::vector<T> in;                   // [N, 2d] [enorm(emb) | hnorm(h)]
+  LayerActs<T> block;                  // block.x_in [N, d] = in · eh_projᵀ
+  std::vector<T> y, yn, y_rstd;        // [N, d] block output, its shared_head.norm, [N]
+  HeadActs<T> head;
+};
+
+struct TrainModelOptions {
+  // λ of the MTP loss (V3 report §2.2: 0.3, then 0.1); the MTP module runs when the layout holds it.
+  double mtp_weight = 0.0;
+};
+
 struct ForwardResult {
-  double loss = 0.0;          // mean over counted targets
+  double loss = 0.0;          // main next-token CE, mean over counted targets
   int64_t counted = 0;        // targets that count
-  std::vector<int64_t> expert_load;  // [moe layers · E] tokens routed to each expert this batch
+  double mtp_loss = 0.0;      // MTP CE (token i+2), mean over its counted targets; 0 without MTP
+  int64_t mtp_counted = 0;
+  double objective = 0.0;     // loss + mtp_weight · mtp_loss: what backward() differentiates
+  std::vector<int64_t> expert_load;  // [moe layers · E] tokens routed to each expert this batch (MTP layer last)
 };
 
 template <typename T>
 class TrainModel {
  public:
-  TrainModel(const format::ModelConfig& cfg, const ParamLayout& layout);
+  TrainModel(const format::ModelConfig& cfg, const ParamLayout& layout, TrainModelOptions options = {});
 
   // Runs the batch, keeping activations for backward(). params: [layout.total].
   ForwardResult forward(const Context& ctx, const T* params, const Batch& batch);
@@ -77,6 +111,9 @@ class TrainModel {
   // [rows with a target, V] of the last forward, in row order ([N, V] when every row counts): the
   // output head runs on those rows only (in SFT most rows are prompt, and the head is a large share).
   const std::vector<T>& logits() const { return logits_; }
+  // [rows with an MTP target, V]: the MTP module's logits for token i+2, in row order.
+  const std::vector<T>& mtp_logits() const { return mtp_.head.logits; }
+  bool has_mtp() const { return has_mtp_; }
   const format::ModelConfig& config() const { return cfg_; }
   const std::vector<LayerActs<T>>& layer_acts() const { return acts_; }
 
@@ -91,10 +128,17 @@ class TrainModel {
   void moe_backward(const Context& ctx, const LayerView<T>& w, const LayerView<T>& g, LayerActs<T>& A,
                     const T* dy, T* df);
   void route(const LayerView<T>& w, MoeActs<T>& M);
+  void mtp_embed(const ModelView<T>& w);
+  double mtp_head_loss(const Context& ctx, const T* head, HeadActs<T>& H) const;
+  std::vector<T> mtp_head_backward(const Context& ctx, const T* head, T* dhead, const HeadActs<T>& H) const;
+  void mtp_forward(const Context& ctx, const ModelView<T>& w, ForwardResult& r);
+  void mtp_backward(const Context& ctx, const ModelView<T>& w, const ModelView<T>& g, T* dhn);
   void routing_backward(const MoeActs<T>& M, const T* dw, T* dz) const;
 
   format::ModelConfig cfg_;
   const ParamLayout* layout_;
+  TrainModelOptions opt_;
+  bool has_mtp_ = false;
   model::RopeTables rope_;
   int64_t B_ = 0, S_ = 0, N_ = 0;
   std::vector<int32_t> tokens_, targets_;
@@ -104,6 +148,8 @@ class TrainModel {
   std::vector<int64_t> head_rows_;   // rows with a target
   std::vector<T> head_in_;           // [head rows, d] their normed hidden states
   std::vector<int32_t> head_targets_;
+  MtpActs<T> mtp_;
+  std::vector<float> head_weights_;  // [head rows] or empty (all 1)
 };
 
 // The MLP (dense layer, shared expert, one routed expert): y [m, d] = SwiGLU(x); acts keep g, u, h.

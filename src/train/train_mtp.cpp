@@ -45,7 +45,7 @@ double TrainModel<T>::mtp_head_loss(const Context& ctx, const T* head, HeadActs<
   H.logits.assign(static_cast<size_t>(M * V), T(0));
   H.dlogits.assign(static_cast<size_t>(M * V), T(0));
   if (M == 0) return 0.0;
-  matmul(ctx, H.in.data(), M, d, head, V, H.logits.data());
+  matmul(sensitive_gemm_context(ctx), H.in.data(), M, d, head, V, H.logits.data());
   const double inv = 1.0 / static_cast<double>(M);
   const int64_t chunks = std::min<int64_t>(M, 4 * ctx.pool->size());
   std::vector<double> part(static_cast<size_t>(chunks));
@@ -66,7 +66,8 @@ std::vector<T> TrainModel<T>::mtp_head_backward(const Context& ctx, const T* hea
   std::vector<T> dn(static_cast<size_t>(N_ * d));
   if (M == 0) return dn;
   std::vector<T> din(static_cast<size_t>(M * d));  // [M, d]
-  matmul_backward(ctx, MatmulGrad{.m = M, .k = d, .n = V}, H.in.data(), head, H.dlogits.data(), din.data(), dhead);
+  matmul_backward(sensitive_gemm_context(ctx), MatmulGrad{.m = M, .k = d, .n = V}, H.in.data(), head, H.dlogits.data(),
+                  din.data(), dhead);
   for (int64_t i = 0; i < M; ++i) std::copy_n(din.data() + i * d, d, dn.data() + H.rows[i] * d);
   return dn;
 }

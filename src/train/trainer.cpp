@@ -1,7 +1,9 @@
 #include "train/trainer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "base/mapped_file.h"
@@ -9,14 +11,15 @@
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint_io.h"
 #include "train/data.h"
+#include "train/loss_log.h"
 #include "train/tokenizer_files.h"
 #include "train/train_model.h"
 
 namespace radseek::train {
 namespace {
 
-// The architecture to train: the given config, fitted to the tokenizer (BOS/EOS ids) and without
-// MTP layers (not trained yet, so none are written).
+// The architecture to train: the given config, fitted to the tokenizer (BOS/EOS ids), with one MTP
+// module when the MTP loss is on and none otherwise (an untrained module is never written).
 Expected<nlohmann::json> model_config(const TrainRunOptions& o, const tokenizer::Tokenizer& tok) {
   nlohmann::json c = o.config;
   // A resumed run without a config (the CLI passes none) continues the architecture it saved.
@@ -29,7 +32,9 @@ Expected<nlohmann::json> model_config(const TrainRunOptions& o, const tokenizer:
   }
   if (!c.is_object()) return make_error(ErrorCode::kInvalidArgument, "training config: expected a config.json object");
   c.erase("quantization_config");
-  c["num_nextn_predict_layers"] = 0;
+  if (!(o.mtp_weight >= 0.0 && std::isfinite(o.mtp_weight)))
+    return make_error(ErrorCode::kInvalidArgument, "--mtp-weight must be a finite value >= 0 (0: no MTP)");
+  c["num_nextn_predict_layers"] = o.mtp_weight > 0 ? 1 : 0;
   if (tok.bos_id()) c["bos_token_id"] = *tok.bos_id();
   if (tok.eos_id()) c["eos_token_id"] = *tok.eos_id();
   if (!c.contains("vocab_size") || c["vocab_size"].get<int64_t>() < tok.vocab_size())
@@ -64,6 +69,43 @@ Expected<std::vector<Example>> load_data(const TrainRunOptions& o, const tokeniz
   return data;
 }
 
+// The run's loss log, if asked for; a resumed run keeps the rows up to the step it resumes from.
+Expected<std::optional<LossLog>> open_loss_log(const TrainRunOptions& o, int64_t saved_step) {
+  if (o.loss_log.empty()) return std::optional<LossLog>();
+  auto log = LossLog::open({.path = o.loss_log, .with_mtp = o.mtp_weight > 0,
+                            .resume_after = o.resume ? std::optional<int64_t>(saved_step) : std::nullopt});
+  if (!log) return log.error();
+  return std::optional<LossLog>(std::move(*log));
+}
+
+// Where training starts: the saved state (--resume), or seeded values overwritten by the init_from
+// checkpoint's tensors. An MTP module init_from lacks (SFT after a pretrain without MTP, the usual
+// case) keeps its seeded values: the main tensors are the layout's prefix, which that checkpoint fills.
+Expected<TrainerState> initial_state(const TrainRunOptions& o, const format::ModelConfig& cfg, const ParamLayout& layout) {
+  if (o.resume) {
+    auto s = load_trainer_state(o.out_dir, layout);
+    if (!s) return s.error();
+    const double saved = s->meta.value("mtp_weight", 0.0);
+    if ((saved > 0) != (o.mtp_weight > 0))  // a state with a module would silently lose it
+      return make_error(ErrorCode::kInvalidArgument, o.out_dir + ": the saved run was trained with --mtp-weight " +
+                                                         std::to_string(saved) + "; resume it with MTP " + (saved > 0 ? "on" : "off"));
+    return s;
+  }
+  TrainerState st;
+  st.params = init_params(layout, cfg.num_hidden_layers, o.seed, o.init_std);
+  if (!o.init_from.empty()) {
+    auto from = format::load_model_config(o.init_from);
+    if (!from) return from.error();
+    const bool with_mtp = layout_has_mtp(cfg, layout) && from->num_nextn_predict_layers > 0;
+    auto p = load_hf_params(o.init_from, with_mtp ? layout : make_param_layout(cfg, false));
+    if (!p) return p.error();
+    std::copy(p->begin(), p->end(), st.params.begin());
+  }
+  st.exp_avg.assign(layout.total, 0.0f);
+  st.exp_avg_sq.assign(layout.total, 0.0f);
+  return st;
+}
+
 }  // namespace
 
 Expected<TrainRunResult> run_training(const TrainRunOptions& o) {
@@ -75,29 +117,16 @@ Expected<TrainRunResult> run_training(const TrainRunOptions& o) {
   if (!cfg) return cfg.error();
   auto data = load_data(o, *tok);
   if (!data) return data.error();
-  const ParamLayout layout = make_param_layout(*cfg, false);
-  TrainerState st;
-  if (o.resume) {
-    auto s = load_trainer_state(o.out_dir, layout);
-    if (!s) return s.error();
-    st = std::move(*s);
-  } else {
-    if (o.init_from.empty()) {
-      st.params = init_params(layout, cfg->num_hidden_layers, o.seed, o.init_std);
-    } else {
-      auto p = load_hf_params(o.init_from, layout);
-      if (!p) return p.error();
-      st.params = std::move(*p);
-    }
-    st.exp_avg.assign(layout.total, 0.0f);
-    st.exp_avg_sq.assign(layout.total, 0.0f);
-  }
+  const ParamLayout layout = make_param_layout(*cfg, o.mtp_weight > 0);
+  auto state = initial_state(o, *cfg, layout);
+  if (!state) return state.error();
+  TrainerState st = std::move(*state);
   st.meta = {{"stage", o.stage == Stage::kPretrain ? "pretrain" : "sft"}, {"seed", o.seed}, {"batch", o.batch},
-             {"seq_len", o.seq_len}, {"steps", o.steps}, {"peak_lr", o.lr.peak}};
+             {"seq_len", o.seq_len}, {"steps", o.steps}, {"peak_lr", o.lr.peak}, {"mtp_weight", o.mtp_weight}};
   ThreadPool pool(o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const kernels::KernelTable kt = kernels::make_kernel_table(kernels::best_supported_isa(kernels::detect_cpu_features()));
-  const Context ctx{.pool = &pool, .kernels = &kt};
-  TrainModel<float> model(*cfg, layout);
+  const Context ctx{.pool = &pool, .kernels = &kt, .train_gemm = o.precision};
+  TrainModel<float> model(*cfg, layout, {.mtp_weight = o.mtp_weight});
   LrSchedule sched = o.lr;
   sched.total_steps = o.steps;
   const int32_t pad = tok->token_to_id(kPadText).value_or(tok->eos_id().value_or(0));
@@ -113,6 +142,8 @@ Expected<TrainRunResult> run_training(const TrainRunOptions& o) {
     return copy_tokenizer(o.tokenizer_dir, o.out_dir);
   };
   const int64_t last_step = o.stop_at > 0 ? std::min(o.stop_at, o.steps) : o.steps;
+  auto loss_log = open_loss_log(o, st.step);
+  if (!loss_log) return loss_log.error();
   for (int64_t step = first_step; step <= last_step; ++step) {
     const Batch batch = make_batch(*data, o.seed, st.examples_seen, o.batch, o.seq_len, pad);
     st.examples_seen += o.batch;
@@ -120,7 +151,8 @@ Expected<TrainRunResult> run_training(const TrainRunOptions& o) {
     std::fill(grads.begin(), grads.end(), 0.0f);
     model.backward(ctx, st.params.data(), grads.data());
     StepReport rep{.step = step, .total_steps = o.steps, .loss = fr.loss, .lr = sched.at(step),
-                   .grad_norm = clip_grad_norm(grads, o.clip), .tokens_per_s = 0, .eta_s = 0, .expert_load = fr.expert_load};
+                   .grad_norm = clip_grad_norm(grads, o.clip), .tokens_per_s = 0, .eta_s = 0, .expert_load = fr.expert_load,
+                   .mtp_loss = model.has_mtp() ? std::optional(fr.mtp_loss) : std::nullopt};
     adamw_step(layout, o.adam, step, rep.lr, grads, st.params, st.exp_avg, st.exp_avg_sq);
     if (o.bias_update_speed > 0) balance_expert_bias(*cfg, layout, fr.expert_load, o.bias_update_speed, st.params);
     st.step = step;
@@ -129,6 +161,8 @@ Expected<TrainRunResult> run_training(const TrainRunOptions& o) {
     rep.tokens_per_s = secs > 0 ? static_cast<double>(tokens) / secs : 0.0;
     rep.eta_s = secs / static_cast<double>(step - first_step + 1) * static_cast<double>(last_step - step);
     result.losses.push_back(fr.loss);
+    if (rep.mtp_loss) result.mtp_losses.push_back(*rep.mtp_loss);
+    if (*loss_log) RADSEEK_TRY((*loss_log)->write({.step = step, .loss = fr.loss, .mtp_loss = rep.mtp_loss, .lr = rep.lr, .grad_norm = rep.grad_norm}));
     if (o.on_step) o.on_step(rep);
     if (o.save_every > 0 && step % o.save_every == 0 && step < last_step) RADSEEK_TRY(save());
   }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 
 #include "base/status.h"
 #include "model/checkpoint_gen.h"
+#include "model/context.h"
 #include "train/data.h"
 #include "train/optimizer.h"
 
@@ -25,6 +27,7 @@ struct StepReport {
   double tokens_per_s = 0.0;  // counted (target) tokens per second of this run
   double eta_s = 0.0;
   std::vector<int64_t> expert_load;  // [moe layers · E] this step
+  std::optional<double> mtp_loss;    // the MTP module's CE (token i+2) when it is trained
 };
 
 struct TrainRunOptions {
@@ -41,17 +44,24 @@ struct TrainRunOptions {
   double clip = 1.0;
   double init_std = 0.02;
   double bias_update_speed = 1e-3;  // γ of the load-balancing bias update (V3 report: 0.001)
+  // λ of the multi-token-prediction loss (V3 report §2.2: 0.3, then 0.1). > 0 trains an MTP module
+  // of depth 1 (fresh, or from init_from when it has one) and exports it for `--speculative mtp`.
+  double mtp_weight = 0.0;
   uint64_t seed = 1;
   int threads = 0;            // 0: all cores
   int64_t save_every = 0;     // trainer state every N steps (0: only at the end)
   int64_t stop_at = 0;        // end this run after this step, as an interruption would (0: run to `steps`)
   model::WeightFormat format = model::WeightFormat::kBF16;
+  // Number format of the GEMM inputs (simulated, train/fp8_sim.h); weights and optimizer stay FP32.
+  model::TrainGemmPrecision precision = model::TrainGemmPrecision::kF32;
+  std::string loss_log = {};  // CSV of step,loss,lr,grad_norm (train/loss_log.h); appended on resume
   SftTargets sft_targets = SftTargets::kAssistant;  // sft: train the whole assistant turn or the answer only
   std::function<void(const StepReport&)> on_step = {};
 };
 
 struct TrainRunResult {
   std::vector<double> losses;  // per step of this run
+  std::vector<double> mtp_losses;  // per step of this run, when MTP is trained
   int64_t final_step = 0;
 };
 
