@@ -9,7 +9,7 @@
 # shared with other jobs 1 can be faster: the pool's waits suffer when cores are oversubscribed),
 # RADSEEK_PRETRAIN_STEPS / RADSEEK_SFT_STEPS (300 / 4500; about 0.75 s an SFT step on 2 quiet cores), RADSEEK_EVAL_N (held-out reports, 200),
 # RADSEEK_FROM_STAGE (skip the stages before it, reusing RADSEEK_WORK's files).
-# GRPO and the MTP objective are not part of the recipe yet (radseek train has no such stages).
+# GRPO and the MTP objective are not part of this recipe yet (see models/radseek-mini/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${RADSEEK_BUILD_DIR:-build}/bin/radseek
@@ -58,36 +58,56 @@ if stage 3 "pretrain: next-token prediction on the reports ($PRE_STEPS steps)"; 
 # The report records serve as {"text": ...} lines as they are (other fields are ignored).
 "$BIN" train pretrain --data "$WORK/reports.jsonl" --tokenizer "$WORK/tok" --config "$WORK/config.json" \
   -o "$WORK/pretrain" --steps "$PRE_STEPS" --batch 16 --seq-len 128 --lr 2e-3 --warmup 20 --init-std 0.02 \
-  --seed 1 -t "$THREADS" --log-every 10 --dtype f32
+  --seed 1 -t "$THREADS" --log-every 10 --dtype f32 2> >(tee "$WORK/pretrain.log" >&2)
 
 fi
 
 if stage 4 "SFT: reasoning + constrained-format answers, loss on the assistant turn ($SFT_STEPS steps)"; then
 "$BIN" train sft --data "$WORK/sft.jsonl" --tokenizer "$WORK/tok" --init-from "$WORK/pretrain" \
   -o "$WORK/sft" --steps "$SFT_STEPS" --batch 8 --seq-len 384 --lr 2e-3 --warmup 50 --seed 2 \
-  -t "$THREADS" --log-every 10 --save-every 500 --dtype fp8
+  -t "$THREADS" --log-every 10 --save-every 500 --dtype fp8 2> >(tee "$WORK/sft.log" >&2)
 
 fi
 
-if stage 5 "export: FP8 (e4m3, 128x128 blocks) checkpoint + tokenizer -> $OUT"; then
+if stage 5 "export: FP8 (e4m3, 128x128 blocks) checkpoint + tokenizer + loss curves -> $OUT"; then
 for f in config.json model.safetensors tokenizer.json tokenizer_config.json; do cp "$WORK/sft/$f" "$OUT/$f"; done
+mkdir -p "$OUT/eval"
+for s in pretrain sft; do  # step,loss from the progress lines
+  [ -f "$WORK/$s.log" ] && awk 'BEGIN { print "step,loss" } $1 == "step" { split($2, a, "/"); print a[1] "," $4 }' \
+    "$WORK/$s.log" > "$OUT/eval/${s}_loss.csv"
+done
+"$BIN" plot --csv "$OUT/eval/pretrain_loss.csv:pretrain (reports)" --log-y --title "radseek-mini: pretraining loss" \
+  -o "$OUT/eval/pretrain_loss.svg"
+"$BIN" plot --csv "$OUT/eval/sft_loss.csv:SFT (assistant tokens)" --smooth 5 --log-y \
+  --title "radseek-mini: SFT loss (moving average of 5 logged steps)" -o "$OUT/eval/sft_loss.svg"
 
 fi
 
 if stage 6 "evaluation: held-out synthetic reports (seed 2002, never trained on) and examples/"; then
-  # classify --family auto reads config.json's radseek_prompt_family (compact); reasoning is greedy.
-  run_eval() {  # NAME INPUT GOLD LABELS|mc
-    local mode=(--labels "$4"); [ "$4" = mc ] && mode=(--mc)
-    "$BIN" classify --engine local -m "$OUT" "${mode[@]}" --max-thinking-tokens 384 --temperature 0 \
-      -t "$THREADS" --input "$2" --output "$WORK/pred_$1.jsonl" 2>&1 | tail -1 >&2
-    "$BIN" eval --gold "$3" --pred "$WORK/pred_$1.jsonl" --md "$WORK/eval_$1.md" > /dev/null
-    grep -E "^\| pred_" "$WORK/eval_$1.md" | head -1 | sed "s/^/$1: /" >&2
+  # classify --family auto reads config.json's radseek_prompt_family (compact): the reasoning walks the
+  # report, greedy; labels are read from the walk (--answer walk, the default) or from the model's own
+  # answer block (--answer model); the rule labeler runs beside them for comparison.
+  run_labels() {  # NAME INPUT GOLD LABELS
+    local p="$WORK/pred_$1"
+    rm -f "$p.jsonl" "${p}_answer_block.jsonl" "${p}_rules.jsonl"
+    "$BIN" classify -m "$OUT" --labels "$4" -t "$THREADS" --input "$2" --output "$p.jsonl" 2>&1 | tail -1 >&2
+    "$BIN" classify -m "$OUT" --labels "$4" -t "$THREADS" --answer model --input "$2" --output "${p}_answer_block.jsonl" -q
+    "$BIN" classify --engine rules --labels "$4" --input "$2" --output "${p}_rules.jsonl" -q
+    "$BIN" eval --gold "$3" --pred "$p.jsonl" --pred "${p}_answer_block.jsonl" --pred "${p}_rules.jsonl" \
+      --md "$OUT/eval/$1.md" --svg "$OUT/eval/$1_f1.svg" > /dev/null
+    grep -E "^\| pred_" "$OUT/eval/$1.md" | head -3 | sed "s/^/$1: /" >&2
+  }
+  run_mc() {  # NAME INPUT GOLD
+    rm -f "$WORK/pred_$1.jsonl"
+    "$BIN" classify -m "$OUT" --mc -t "$THREADS" --input "$2" --output "$WORK/pred_$1.jsonl" 2>&1 | tail -1 >&2
+    "$BIN" eval --gold "$3" --pred "$WORK/pred_$1.jsonl" --md "$OUT/eval/$1.md" > /dev/null
+    grep -E "^\| pred_" "$OUT/eval/$1.md" | head -1 | sed "s/^/$1: /" >&2
   }
   for set in chexpert chestxray14; do
-    run_eval "heldout_$set" "$WORK/heldout_$set.jsonl" "$WORK/heldout_$set.jsonl" "$set"
-    run_eval "examples_$set" examples/reports.jsonl "examples/gold_$set.jsonl" "$set"
+    run_labels "heldout_$set" "$WORK/heldout_$set.jsonl" "$WORK/heldout_$set.jsonl" "$set"
+    run_labels "examples_$set" examples/reports.jsonl "examples/gold_$set.jsonl" "$set"
   done
-  run_eval heldout_mc "$WORK/heldout_chexpert.jsonl" "$WORK/heldout_chexpert.jsonl" mc
-  run_eval examples_mc examples/mc_questions.jsonl examples/mc_gold.jsonl mc
+  run_mc heldout_mc "$WORK/heldout_chexpert.jsonl" "$WORK/heldout_chexpert.jsonl"
+  run_mc examples_mc examples/mc_questions.jsonl examples/mc_gold.jsonl
 fi
-echo "== [$(date +%H:%M:%S)] done: $OUT (evaluation reports in $WORK/eval_*.md)" >&2
+echo "== [$(date +%H:%M:%S)] done: $OUT (evaluation reports in $OUT/eval/)" >&2
