@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "base/line_chart.h"  // xml_escape
 #include "radiology/metrics.h"
 
 namespace radseek::radiology {
@@ -14,19 +15,6 @@ std::string fmt(double v, int digits = 3) {
   return buf;
 }
 
-std::string html_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o.push_back(c);
-    }
-  }
-  return o;
-}
 
 std::string md_cell(const std::string& s) {
   std::string o;
@@ -121,11 +109,11 @@ std::string svg_f1_bars(const EvalReport& r) {
   o << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height << "' role='img' aria-label='F1 per label'>";
   for (size_t l = 0; l < r.labels.size(); ++l) {
     const int y = 10 + static_cast<int>(l) * row_h;
-    o << "<text x='" << left - 6 << "' y='" << y + row_h / 2 << "' text-anchor='end' font-size='12'>" << html_escape(r.labels[l]) << "</text>";
+    o << "<text x='" << left - 6 << "' y='" << y + row_h / 2 << "' text-anchor='end' font-size='12'>" << xml_escape(r.labels[l]) << "</text>";
     for (size_t s = 0; s < r.systems.size(); ++s) {
       const double f1 = r.systems[s].per_label[l].f1();
       const int by = y + 2 + static_cast<int>(s) * 12;
-      o << "<rect x='" << left << "' y='" << by << "' width='" << static_cast<int>(f1 * bar_w) << "' height='10' fill='" << kColors[s % 5] << "'><title>" << html_escape(r.systems[s].name) << ": F1 " << fmt(f1) << "</title></rect>";
+      o << "<rect x='" << left << "' y='" << by << "' width='" << static_cast<int>(f1 * bar_w) << "' height='10' fill='" << kColors[s % 5] << "'><title>" << xml_escape(r.systems[s].name) << ": F1 " << fmt(f1) << "</title></rect>";
       o << "<text x='" << left + static_cast<int>(f1 * bar_w) + 4 << "' y='" << by + 9 << "' font-size='10'>" << fmt(f1, 2) << "</text>";
     }
   }
@@ -138,7 +126,7 @@ std::string svg_f1_bars(const EvalReport& r) {
   for (size_t s = 0; s < r.systems.size(); ++s) {
     const int ly = axis_y + 24 + static_cast<int>(s) * 14;
     o << "<rect x='" << left << "' y='" << ly - 9 << "' width='10' height='10' fill='" << kColors[s % 5] << "'/>";
-    o << "<text x='" << left + 14 << "' y='" << ly << "' font-size='11'>" << html_escape(r.systems[s].name) << "</text>";
+    o << "<text x='" << left + 14 << "' y='" << ly << "' font-size='11'>" << xml_escape(r.systems[s].name) << "</text>";
   }
   o << "</svg>";
   return o.str();
@@ -175,11 +163,11 @@ namespace {
 std::string html_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
   std::ostringstream o;
   o << "<table><tr>";
-  for (const auto& h : header) o << "<th>" << html_escape(h) << "</th>";
+  for (const auto& h : header) o << "<th>" << xml_escape(h) << "</th>";
   o << "</tr>";
   for (const auto& row : rows) {
     o << "<tr>";
-    for (const auto& c : row) o << "<td>" << html_escape(c) << "</td>";
+    for (const auto& c : row) o << "<td>" << xml_escape(c) << "</td>";
     o << "</tr>";
   }
   o << "</table>";
@@ -239,22 +227,22 @@ std::string render_html(const EvalReport& r) {
        "body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#1a202c}"
        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #cbd5e0;padding:4px 8px;text-align:left}"
        "th{background:#edf2f7}.note{color:#4a5568}</style></head><body>";
-  o << "<h1>radseek evaluation</h1><p class='note'>Gold: " << html_escape(r.gold_name) << ". Policy: " << html_escape(policy_text(r))
+  o << "<h1>radseek evaluation</h1><p class='note'>Gold: " << xml_escape(r.gold_name) << ". Policy: " << xml_escape(policy_text(r))
     << ". 95% confidence intervals from " << r.options.bootstrap << " bootstrap resamples (seed " << r.options.seed << ").</p>";
   o << "<h2>Summary</h2>" << html_table(summary_header(r), summary_rows(r));
   if (r.has_labels) {
     o << "<h2>F1 per finding</h2><p class='note'>One bar per system:";
-    for (const auto& s : r.systems) o << " " << html_escape(s.name) << ";";
+    for (const auto& s : r.systems) o << " " << xml_escape(s.name) << ";";
     o << " hover a bar for the value.</p>" << svg_f1_bars(r);
-    for (const SystemEval& s : r.systems) o << "<h3>" << html_escape(s.name) << "</h3>" << html_table(kLabelHeader, label_rows(r, s));
+    for (const SystemEval& s : r.systems) o << "<h3>" << xml_escape(s.name) << "</h3>" << html_table(kLabelHeader, label_rows(r, s));
   }
   if (!r.paired.empty()) o << "<h2>Paired comparison (McNemar)</h2>" << html_table(kPairedHeader, paired_rows(r));
   o << "<h2>Reasoning length, latency, errors</h2>";
   for (const SystemEval& s : r.systems) {
-    o << "<h3>" << html_escape(s.name) << "</h3><p>Reasoning: " << html_escape(dist_text(s.reasoning, "tokens"))
-      << ". Latency: " << html_escape(dist_text(s.latency_ms, "ms")) << ". Throughput " << fmt(s.throughput, 1) << " reports/s.</p>";
+    o << "<h3>" << xml_escape(s.name) << "</h3><p>Reasoning: " << xml_escape(dist_text(s.reasoning, "tokens"))
+      << ". Latency: " << xml_escape(dist_text(s.latency_ms, "ms")) << ". Throughput " << fmt(s.throughput, 1) << " reports/s.</p>";
     o << svg_histogram(s.reasoning);
-    for (const auto& e : s.error_examples) o << "<p class='note'>Error: " << html_escape(e) << "</p>";
+    for (const auto& e : s.error_examples) o << "<p class='note'>Error: " << xml_escape(e) << "</p>";
   }
   o << "<h2>How to read this</h2><p>Precision: of the findings the system reported, the share the gold standard also has. "
        "Recall (sensitivity): of the gold findings, the share the system found. F1 balances both. Micro F1 pools every "
