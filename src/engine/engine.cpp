@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "base/timer.h"
+#include "engine/chat.h"
 #include "format/gguf_model.h"
 #include "format/gguf_tokenizer.h"
 
@@ -49,7 +50,33 @@ Expected<std::optional<tokenizer::Tokenizer>> load_gguf_tokenizer(const std::str
   return std::optional<tokenizer::Tokenizer>(std::move(*tok));
 }
 
+void add_unique(std::vector<int32_t>& ids, int64_t id) {
+  if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(static_cast<int32_t>(id));
+}
+
 }  // namespace
+
+// Every id that ends a turn: config.json's eos_token_id, generation_config.json's (instruct releases
+// list <|eot_id|> / <|im_end|> there), the tokenizer's EOS (it wins where config.json is stale:
+// R1-Distill-Qwen keeps Qwen's old ids) and the end-of-turn tokens of the chat template. GGUF files
+// carry eos/eot/eom ids, which the GGUF loader puts in the config's list.
+Status Engine::collect_eos_ids(const std::string& model_path) {
+  const format::ModelConfig& c = model_->config();
+  for (int64_t id : c.eos_token_ids) add_unique(eos_ids_, id);
+  if (!format::is_gguf_file(model_path)) {
+    auto gen = format::load_generation_eos_ids(model_path, c.vocab_size);
+    if (!gen) return gen.error();
+    for (int64_t id : *gen) add_unique(eos_ids_, id);
+  }
+  if (!tokenizer_) return {};
+  if (tokenizer_->eos_id()) add_unique(eos_ids_, *tokenizer_->eos_id());
+  // An unknown template is reported where a prompt is rendered; here it only adds no ids.
+  auto kind = resolve_chat_template(*this, std::nullopt);
+  if (!kind) return {};
+  for (std::string_view text : tokenizer::end_of_turn_tokens(*kind))
+    if (auto id = tokenizer_->token_to_id(text); id && *id < c.vocab_size) add_unique(eos_ids_, *id);
+  return {};
+}
 
 Expected<std::unique_ptr<Engine>> Engine::load(const EngineOptions& opts) {
   auto m = model::load_causal_lm(opts.model_dir);
@@ -72,16 +99,8 @@ Expected<std::unique_ptr<Engine>> Engine::load(const EngineOptions& opts) {
   e->kernels_ = kernels::make_kernel_table(isa);
   e->ctx_ = model::Context{.pool = e->pool_.get(), .kernels = &e->kernels_, .precision = opts.precision,
                            .attention = opts.attention};
+  RADSEEK_TRY(e->collect_eos_ids(opts.model_dir));
   return e;
-}
-
-std::vector<int32_t> Engine::eos_ids() const {
-  std::vector<int32_t> r;
-  for (int64_t id : model_->config().eos_token_ids) r.push_back(static_cast<int32_t>(id));
-  // The tokenizer's EOS wins where config.json is stale (R1-Distill-Qwen keeps Qwen's old ids).
-  if (tokenizer_ && tokenizer_->eos_id() && std::find(r.begin(), r.end(), *tokenizer_->eos_id()) == r.end())
-    r.push_back(*tokenizer_->eos_id());
-  return r;
 }
 
 Status Engine::feed(Session& s, std::span<const int32_t> ids) const {

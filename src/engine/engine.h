@@ -114,16 +114,19 @@ class Engine {
   Expected<std::vector<PositionScore>> score(std::span<const int32_t> ids, int top_k) const;
   Expected<GenerateResult> generate(Session& s, std::span<const int32_t> prompt, const GenerateParams& p) const;
   bool has_mtp() const;
-  std::vector<int32_t> eos_ids() const;
+  // Ids that end generation (see collect_eos_ids), fixed at load.
+  const std::vector<int32_t>& eos_ids() const { return eos_ids_; }
 
  private:
   Engine() = default;
+  Status collect_eos_ids(const std::string& model_path);
   Expected<GenerateResult> generate_speculative(Session& s, std::span<const int32_t> prompt, const GenerateParams& p) const;
   std::unique_ptr<model::CausalLM> model_;
   std::unique_ptr<ThreadPool> pool_;
   kernels::KernelTable kernels_;
   model::Context ctx_;
   std::optional<tokenizer::Tokenizer> tokenizer_;
+  std::vector<int32_t> eos_ids_;
 };
 
 // Natural-log softmax helper: writes lse and returns it.

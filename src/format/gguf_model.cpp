@@ -1,6 +1,7 @@
 // GGUF metadata → config.json, GGUF tensor names → Hugging Face names (see gguf_model.h).
 #include "format/gguf_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -96,6 +97,21 @@ struct Meta {
     (j)[field] = *v_;               \
   } while (0)
 
+// llama.cpp ends generation at any of eos, eot (end of turn: Llama 3's <|eot_id|>, Qwen's
+// <|im_end|> where a converter wrote it) and eom (Llama 3.1's <|eom_id|>); config.json's list holds
+// them all.
+Status eos_ids(const Meta& m, json& j) {
+  json ids = json::array();
+  for (const char* key : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"}) {
+    if (!m.f.find(key)) continue;
+    auto id = m.f.get_uint(key);
+    if (!id) return id.error();
+    if (std::find(ids.begin(), ids.end(), json(*id)) == ids.end()) ids.push_back(*id);
+  }
+  if (!ids.empty()) j["eos_token_id"] = ids;
+  return {};
+}
+
 Status common_fields(const Meta& m, json& j) {
   const GgufTensorInfo* emb = m.f.find_tensor("token_embd.weight");
   if (!emb || emb->shape.size() != 2)
@@ -110,8 +126,7 @@ Status common_fields(const Meta& m, json& j) {
   if (m.has("context_length")) RADSEEK_SET(j, "max_position_embeddings", m.u("context_length"));
   j["tie_word_embeddings"] = m.f.find_tensor("output.weight") == nullptr;
   if (m.f.find("tokenizer.ggml.bos_token_id")) RADSEEK_SET(j, "bos_token_id", m.f.get_uint("tokenizer.ggml.bos_token_id"));
-  if (m.f.find("tokenizer.ggml.eos_token_id")) RADSEEK_SET(j, "eos_token_id", m.f.get_uint("tokenizer.ggml.eos_token_id"));
-  return {};
+  return eos_ids(m, j);
 }
 
 // llama.cpp stores Llama 3.1's RoPE scaling as per-frequency divisors (tensor rope_freqs.weight) and

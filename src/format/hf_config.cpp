@@ -310,4 +310,19 @@ Expected<ModelConfig> load_model_config(const std::string& model_dir) {
   return parse_model_config(*text, path);
 }
 
+Expected<std::vector<int64_t>> load_generation_eos_ids(const std::string& model_dir, int64_t vocab_size) {
+  const std::string path = (std::filesystem::path(model_dir) / "generation_config.json").string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return std::vector<int64_t>();
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  auto parsed = parse_json_text(text->data(), text->data() + text->size(), path, "generation config");
+  if (!parsed) return parsed.error();
+  if (!parsed->is_object()) return make_error(ErrorCode::kParse, path + ": expected a JSON object, got " + describe_json(*parsed));
+  ModelConfig c;
+  c.vocab_size = vocab_size;
+  RADSEEK_TRY(parse_eos(*parsed, Reader(*parsed, path), c));
+  return c.eos_token_ids;
+}
+
 }  // namespace radseek::format

@@ -91,5 +91,10 @@ struct ModelConfig {
 // Parses and validates config.json text (`label` names the file in errors).
 Expected<ModelConfig> parse_model_config(const std::string& json_text, const std::string& label);
 Expected<ModelConfig> load_model_config(const std::string& model_dir);
+// generation_config.json's eos_token_id (an integer or a list), each checked against vocab_size;
+// empty when the folder has no such file or field. Instruct releases list their end-of-turn ids
+// there (Llama 3: <|eot_id|>, Qwen2.5/Qwen3: <|im_end|>) where config.json may name only the base
+// model's EOS.
+Expected<std::vector<int64_t>> load_generation_eos_ids(const std::string& model_dir, int64_t vocab_size);
 
 }  // namespace radseek::format

@@ -406,4 +406,17 @@ bool prompt_opens_think(ChatTemplateKind kind, const RenderOptions& options) {
   }
 }
 
+std::vector<std::string_view> end_of_turn_tokens(ChatTemplateKind kind) {
+  switch (kind) {
+    case ChatTemplateKind::kLlama3:
+      // <|eom_id|> ends a turn that made a tool call (Llama 3.1+); the reply comes in the next turn.
+      return {"<|eot_id|>", "<|eom_id|>"};
+    case ChatTemplateKind::kQwen25:
+    case ChatTemplateKind::kQwen3:
+      return {"<|im_end|>", "<|endoftext|>"};
+    default:  // every DeepSeek template, R1-Distill included, closes the assistant turn with EOS
+      return {kEos};
+  }
+}
+
 }  // namespace radseek::tokenizer

@@ -72,4 +72,9 @@ Expected<std::string> render_chat(ChatTemplateKind kind, std::span<const ChatMes
 // reasoning (feed this to the reasoning splitter).
 bool prompt_opens_think(ChatTemplateKind kind, const RenderOptions& options);
 
+// The token texts that end an assistant turn in this format, so generation stops there even when a
+// folder's config names only the base model's EOS (Llama 3: <|eot_id|>, <|eom_id|>; Qwen ChatML:
+// <|im_end|>, <|endoftext|>; DeepSeek: EOS).
+std::vector<std::string_view> end_of_turn_tokens(ChatTemplateKind kind);
+
 }  // namespace radseek::tokenizer
