@@ -4,7 +4,8 @@
 // ones special), merges, and tokenizer.ggml.pre → the pre-tokenizer of the HF files llama.cpp's
 // names stand for (llama.cpp src/llama-vocab.cpp): "llama-bpe"/"llama3" (Llama 3's regex,
 // ignore_merges), "qwen2"/"deepseek-r1-qwen" (Qwen2's regex, NFC), "deepseek-v3" (DeepSeek-V3's
-// three splits). Only tokenizer.ggml.model "gpt2" (byte-level BPE) is supported.
+// three splits), "deepseek-llm" (DeepSeek LLM / V2 / V2-Lite: six splits, spec §4.2). Only
+// tokenizer.ggml.model "gpt2" (byte-level BPE) is supported.
 #pragma once
 
 #include <optional>
