@@ -13,9 +13,30 @@ int64_t mla_params(const format::ModelConfig& c) {
   return q + kv + d * H * c.v_head_dim;
 }
 
+// Dense GQA layer (Llama 3, Qwen2, Qwen3): q/o over all heads, k/v over the KV heads, plus Qwen2's
+// q/k/v biases and Qwen3's per-head q/k norms.
+int64_t gqa_params(const format::ModelConfig& c) {
+  const int64_t d = c.hidden_size, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  return 2 * d * q + 2 * d * kv + (c.attention_bias ? q + 2 * kv : 0) + (c.qk_norm ? 2 * c.head_dim : 0);
+}
+
+ParamCounts count_dense_params(const format::ModelConfig& c) {
+  ParamCounts p;
+  const int64_t d = c.hidden_size;
+  p.embedding = c.vocab_size * d;
+  p.lm_head = c.tie_word_embeddings ? 0 : c.vocab_size * d;
+  p.attention = c.num_hidden_layers * gqa_params(c);
+  p.dense_mlp = c.num_hidden_layers * 3 * d * c.intermediate_size;
+  p.norms = c.num_hidden_layers * 2 * d + d;
+  p.total = p.embedding + p.lm_head + p.attention + p.dense_mlp + p.norms;
+  p.active_per_token = p.total;
+  return p;
+}
+
 }  // namespace
 
 ParamCounts count_params(const format::ModelConfig& c) {
+  if (!c.is_deepseek()) return count_dense_params(c);
   ParamCounts p;
   const int64_t d = c.hidden_size;
   p.embedding = c.vocab_size * d;
@@ -51,7 +72,12 @@ int64_t mla_cache_bytes_per_token(const format::ModelConfig& c, int64_t elem_byt
 }
 
 int64_t mha_cache_bytes_per_token(const format::ModelConfig& c, int64_t elem_bytes) {
+  if (!c.is_deepseek()) return c.num_hidden_layers * c.num_attention_heads * 2 * c.head_dim * elem_bytes;
   return c.num_hidden_layers * c.num_attention_heads * (c.qk_head_dim() + c.v_head_dim) * elem_bytes;
+}
+
+int64_t gqa_cache_bytes_per_token(const format::ModelConfig& c, int64_t elem_bytes) {
+  return c.num_hidden_layers * c.num_key_value_heads * 2 * c.head_dim * elem_bytes;
 }
 
 }  // namespace radseek::model

@@ -14,8 +14,8 @@ namespace radseek::model {
 struct ParamCounts {
   int64_t embedding = 0;       // embed_tokens
   int64_t lm_head = 0;         // 0 when tied
-  int64_t attention = 0;       // all MLA layers incl. their norms
-  int64_t dense_mlp = 0;       // first_k_dense_replace layers
+  int64_t attention = 0;       // all attention layers (MLA, or dense GQA with biases / q-k norms)
+  int64_t dense_mlp = 0;       // first_k_dense_replace layers (every layer of a dense model)
   int64_t routed_experts = 0;  // all routed experts of all MoE layers
   int64_t shared_experts = 0;
   int64_t router = 0;
@@ -28,9 +28,11 @@ struct ParamCounts {
 ParamCounts count_params(const format::ModelConfig& c);
 
 // Bytes per token per layer stack of the MLA latent cache with `elem_bytes` per value, and what
-// full multi-head K/V caching would need for comparison.
+// full multi-head K/V caching (every query head with its own K and V) would need for comparison.
 int64_t mla_cache_bytes_per_token(const format::ModelConfig& c, int64_t elem_bytes);
 int64_t mha_cache_bytes_per_token(const format::ModelConfig& c, int64_t elem_bytes);
+// Dense GQA models: full K and V of the num_key_value_heads heads, what their cache holds.
+int64_t gqa_cache_bytes_per_token(const format::ModelConfig& c, int64_t elem_bytes);
 
 }  // namespace radseek::model
 
