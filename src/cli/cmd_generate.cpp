@@ -81,7 +81,15 @@ int run_generate(const GenerateFlags& f) {
   }
   auto eng = load_engine_or_report(f.model);
   if (!eng) return 1;
-  if (f.chat && !f.prompt.empty()) return run_chat_generate(*eng, f);
+  if (f.chat && !f.prompt.empty()) {
+    // The chat path (reasoning budget, streaming split) does not draft yet: refuse rather than ignore.
+    if (f.speculative != "none") {
+      std::fprintf(stderr, "radseek generate: --speculative %s is not supported with --chat yet; render the prompt "
+                           "yourself and pass it with --prompt (raw) or --ids\n", f.speculative.c_str());
+      return 2;
+    }
+    return run_chat_generate(*eng, f);
+  }
   std::vector<int32_t> ids;
   const bool bos = eng->tokenizer() && eng->tokenizer()->add_bos_token();
   if (!input_ids(*eng, {.ids_flag = f.ids, .text = f.prompt, .add_bos = bos}, ids)) return 2;

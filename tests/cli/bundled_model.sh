@@ -32,6 +32,12 @@ RADSEEK_MODEL="$scratch/missing" "$radseek" classify --input "$scratch/two.jsonl
 grep -q "rule labeler" "$scratch/err2.txt" || fail "classify fallback not announced: $(cat "$scratch/err2.txt")"
 [[ $(grep -c '"engine":"rules"' "$scratch/rules.jsonl") == 2 ]] || fail "classify fallback did not use the rules"
 
+# generate --chat does not draft yet: --speculative is refused, not silently ignored.
+if RADSEEK_MODEL="$scratch/tiny" "$radseek" generate --chat --prompt hi -n 2 --speculative mtp 2> "$scratch/err3.txt"; then
+  fail "generate --chat --speculative mtp was accepted"
+fi
+grep -q "not supported with --chat" "$scratch/err3.txt" || fail "no reason given: $(cat "$scratch/err3.txt")"
+
 # 3. The bundled model itself, from the source tree, for both shapes.
 if [[ -f "$src/models/radseek-mini/config.json" ]]; then
   env -u RADSEEK_MODEL "$radseek" classify --input "$scratch/two.jsonl" --output "$scratch/b.jsonl" -q || fail "bundled labels"
