@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Reproduces the bundled model models/radseek-mini end to end with radseek's own trainer:
-#   synthetic corpus (fixed seeds) -> BPE tokenizer -> pretrain -> SFT -> FP8 export -> held-out eval.
+#   synthetic corpus (fixed seeds) -> BPE tokenizer -> pretrain -> SFT -> MTP module -> FP8 export -> held-out eval.
 # One command, CPU only (sized for < 2 hours on 2 cores):
 #   bash scripts/train_bundled.sh                 # writes models/radseek-mini/
 #   RADSEEK_TRAIN_SCALE=0.1 bash scripts/train_bundled.sh   # a 10% run (smoke test of the recipe)
 # Environment: RADSEEK_BUILD_DIR (default build), RADSEEK_WORK (default /tmp/radseek-mini-work),
 # RADSEEK_MODEL_OUT (default models/radseek-mini), RADSEEK_THREADS (default all cores; on a machine
 # shared with other jobs 1 can be faster: the pool's waits suffer when cores are oversubscribed),
-# RADSEEK_PRETRAIN_STEPS / RADSEEK_SFT_STEPS (300 / 4500; about 0.75 s an SFT step on 2 quiet cores), RADSEEK_EVAL_N (held-out reports, 200),
+# RADSEEK_PRETRAIN_STEPS / RADSEEK_SFT_STEPS / RADSEEK_MTP_STEPS (300 / 4500 / 200; about 0.75 s an SFT step on
+# 2 quiet cores), RADSEEK_EVAL_N (held-out reports, 200),
 # RADSEEK_FROM_STAGE (skip the stages before it, reusing RADSEEK_WORK's files).
-# GRPO and the MTP objective are not part of this recipe yet (see models/radseek-mini/README.md).
+# GRPO is not part of this recipe yet (see models/radseek-mini/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${RADSEEK_BUILD_DIR:-build}/bin/radseek
@@ -20,12 +21,13 @@ SCALE=${RADSEEK_TRAIN_SCALE:-1}
 steps() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 2 ? 2 : v) }'; }
 PRE_STEPS=$(steps "${RADSEEK_PRETRAIN_STEPS:-300}")
 SFT_STEPS=$(steps "${RADSEEK_SFT_STEPS:-4500}")
+MTP_STEPS=$(steps "${RADSEEK_MTP_STEPS:-200}")
 FROM=${RADSEEK_FROM_STAGE:-1}
 EVAL_N=${RADSEEK_EVAL_N:-200}
 [ -x "$BIN" ] || { echo "train_bundled: $BIN not found; build first (bash scripts/build.sh)" >&2; exit 2; }
 mkdir -p "$WORK" "$OUT"
 # stage N TEXT: prints the progress line and returns false (skips the stage) when N < RADSEEK_FROM_STAGE.
-stage() { local n=$1; shift; echo "== [$(date +%H:%M:%S)] $n/6 $*" >&2; [ "$n" -ge "$FROM" ]; }
+stage() { local n=$1; shift; echo "== [$(date +%H:%M:%S)] $n/7 $*" >&2; [ "$n" -ge "$FROM" ]; }
 
 if stage 1 "synthetic corpus (seed 1001: training, seed 2002: held-out evaluation)"; then
 "$BIN" synth -n 12000 --seed 1001 --ct-mri-fraction 0.1 -o "$WORK/reports.jsonl"
@@ -69,21 +71,37 @@ if stage 4 "SFT: reasoning + constrained-format answers, loss on the assistant t
 
 fi
 
-if stage 5 "export: FP8 (e4m3, 128x128 blocks) checkpoint + tokenizer + loss curves -> $OUT"; then
-for f in config.json model.safetensors tokenizer.json tokenizer_config.json; do cp "$WORK/sft/$f" "$OUT/$f"; done
+if stage 5 "MTP: DeepSeek-V3's multi-token-prediction module (depth 1, lambda 0.3) on the SFT data ($MTP_STEPS steps)"; then
+# The MTP layer starts fresh; the main model continues at a low learning rate (both losses are trained).
+"$BIN" train sft --data "$WORK/sft.jsonl" --tokenizer "$WORK/tok" --init-from "$WORK/sft" \
+  -o "$WORK/sft-mtp" --steps "$MTP_STEPS" --batch 8 --seq-len 384 --lr 2e-4 --warmup 20 --seed 5 \
+  -t "$THREADS" --log-every 20 --dtype fp8 --mtp-weight 0.3 2> >(tee "$WORK/mtp.log" >&2)
+
+fi
+
+if stage 6 "export: FP8 (e4m3, 128x128 blocks) checkpoint + tokenizer + loss curves -> $OUT"; then
+for f in config.json model.safetensors tokenizer.json tokenizer_config.json; do cp "$WORK/sft-mtp/$f" "$OUT/$f"; done
 mkdir -p "$OUT/eval"
 for s in pretrain sft; do  # step,loss from the progress lines
   [ -f "$WORK/$s.log" ] && awk 'BEGIN { print "step,loss" } $1 == "step" { split($2, a, "/"); print a[1] "," $4 }' \
     "$WORK/$s.log" > "$OUT/eval/${s}_loss.csv"
 done
+[ -f "$WORK/mtp.log" ] && awk 'BEGIN { print "step,loss,mtp_loss" } $1 == "step" { split($2, a, "/"); print a[1] "," $4 "," $6 }' \
+  "$WORK/mtp.log" > "$OUT/eval/mtp_loss.csv"
 "$BIN" plot --csv "$OUT/eval/pretrain_loss.csv:pretrain (reports)" --log-y --title "radseek-mini: pretraining loss" \
   -o "$OUT/eval/pretrain_loss.svg"
 "$BIN" plot --csv "$OUT/eval/sft_loss.csv:SFT (assistant tokens)" --smooth 5 --log-y \
   --title "radseek-mini: SFT loss (moving average of 5 logged steps)" -o "$OUT/eval/sft_loss.svg"
+if [ -f "$OUT/eval/mtp_loss.csv" ]; then  # one series per CSV: the main and the MTP loss apart
+  cut -d, -f1,2 "$OUT/eval/mtp_loss.csv" > "$WORK/mtp_main.csv"
+  cut -d, -f1,3 "$OUT/eval/mtp_loss.csv" | sed '1s/mtp_loss/loss/' > "$WORK/mtp_head.csv"
+  "$BIN" plot --csv "$WORK/mtp_main.csv:main model (token i+1)" --csv "$WORK/mtp_head.csv:MTP module (token i+2)" \
+    --log-y --title "radseek-mini: MTP stage (lambda 0.3)" -o "$OUT/eval/mtp_loss.svg"
+fi
 
 fi
 
-if stage 6 "evaluation: held-out synthetic reports (seed 2002, never trained on) and examples/"; then
+if stage 7 "evaluation: held-out synthetic reports (seed 2002, never trained on) and examples/"; then
   # classify --family auto reads config.json's radseek_prompt_family (compact): the reasoning walks the
   # report, greedy; labels are read from the walk (--answer walk, the default) or from the model's own
   # answer block (--answer model); the rule labeler runs beside them for comparison.
