@@ -3,6 +3,7 @@
 // (tokenizer.ggml.eos/eot/eom_token_id) say, and a turn that emits <|eot_id|> / <|im_end|> ends
 // there (chat: reasoning split, the answer, then the stop id, which is not part of the text).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -20,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string scratch(const std::string& name) {
-  const fs::path p = fs::path(RADSEEK_BINARY_DIR) / "tests" / "dense" / "scratch" / name;
+  const fs::path p = fs::path(RADSEEK_BINARY_DIR) / "tests" / "dense" / "scratch" / (std::to_string(::getpid()) + "_" + name);
   fs::remove_all(p);
   fs::create_directories(p);
   return p.string();

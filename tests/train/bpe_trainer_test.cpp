@@ -1,6 +1,7 @@
 // The BPE trainer against the engine's tokenizer: files it writes load, encode/decode round-trips,
 // merges shorten the encoding, special tokens stay whole, and the result is deterministic.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -25,7 +26,7 @@ std::vector<std::string> synth_corpus(int n) {
 }
 
 std::string temp_dir(const std::string& name) {
-  const auto d = std::filesystem::temp_directory_path() / ("radseek_train_" + name);
+  const auto d = std::filesystem::temp_directory_path() / ("radseek_train_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(d);
   return d.string();
 }

@@ -2,6 +2,7 @@
 // token weights, and short runs on a tiny random model with a toy verifiable reward: the reward
 // rises, an all-equal reward leaves the model untouched, and a resumed run matches an uninterrupted one.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -164,7 +165,7 @@ constexpr int32_t kGood = 7;
 struct RunFixture {
   std::string dir;
   RunFixture() {
-    dir = (std::filesystem::temp_directory_path() / "radseek_grpo_test").string();
+    dir = (std::filesystem::temp_directory_path() / ("radseek_grpo_test_" + std::to_string(::getpid()))).string();
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir + "/init");
     const auto cfgj = testing::tiny_train_config_json();

@@ -1,6 +1,7 @@
 // The training loss log (train/loss_log.h): header and rows, flushed per row, resume keeps the rows up
 // to the resumed step and drops later ones, and the CSV reader `radseek plot` uses.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -13,7 +14,7 @@ namespace radseek::train {
 namespace {
 
 std::string temp_file(const std::string& name) {
-  const auto p = std::filesystem::temp_directory_path() / ("radseek_losslog_" + name);
+  const auto p = std::filesystem::temp_directory_path() / ("radseek_losslog_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove(p);
   return p.string();
 }

@@ -3,6 +3,7 @@
 // loads and drafts with (output identical to plain greedy decoding); --init-from fills the MTP module
 // from the checkpoint when it has one and initialises it fresh when not; resume matches a whole run.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -22,7 +23,7 @@ namespace radseek::train {
 namespace {
 
 std::string temp_dir(const std::string& name) {
-  const auto d = std::filesystem::temp_directory_path() / ("radseek_mtp_" + name);
+  const auto d = std::filesystem::temp_directory_path() / ("radseek_mtp_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(d);
   std::filesystem::create_directories(d);
   return d.string();

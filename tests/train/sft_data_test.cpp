@@ -1,5 +1,6 @@
 // radseek synth --sft: the SFT examples are exactly what the local backend asks and accepts.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -95,7 +96,7 @@ TEST(SftData, ExamplesPerReportAndErrorsNameTheField) {
 
 // A model trained on the compact prompts says so in config.json, so classify --family auto uses them.
 TEST(SftData, ModelFolderSelectsItsPromptFamily) {
-  const std::string dir = (std::filesystem::temp_directory_path() / "radseek_family_test").string();
+  const std::string dir = (std::filesystem::temp_directory_path() / ("radseek_family_test_" + std::to_string(::getpid()))).string();
   std::filesystem::create_directories(dir);
   auto write = [&](const std::string& text) { std::ofstream(dir + "/config.json") << text; };
   const auto r1 = tokenizer::ChatTemplateKind::kDeepSeekR1;

@@ -2,6 +2,7 @@
 // exported checkpoint equal the trainer's forward; pretraining and SFT lower the loss; SFT targets
 // only the assistant tokens; an interrupted run resumed from its state matches an uninterrupted one.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -21,7 +22,7 @@ namespace radseek::train {
 namespace {
 
 std::string temp_dir(const std::string& name) {
-  const auto d = std::filesystem::temp_directory_path() / ("radseek_training_" + name);
+  const auto d = std::filesystem::temp_directory_path() / ("radseek_training_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(d);
   std::filesystem::create_directories(d);
   return d.string();
