@@ -318,7 +318,9 @@ std::vector<std::string> label_line_alternatives(const LabelLinesArgs& a) {
   return out;
 }
 
-FormatConstraint label_lines(const LabelLinesArgs& a) {
+FormatConstraint label_lines(const LabelLinesArgs& a) { return FormatConstraint(label_lines_format(a), a.quote_source); }
+
+FormatNode label_lines_format(const LabelLinesArgs& a) {
   std::vector<FormatNode> parts;
   if (a.leading_whitespace > 0) parts.push_back(fmt::ws(a.leading_whitespace));
   parts.push_back(fmt::lit(a.prefix));
@@ -336,7 +338,7 @@ FormatConstraint label_lines(const LabelLinesArgs& a) {
     parts.push_back(fmt::alt(std::move(values)));
   }
   parts.push_back(fmt::lit(a.suffix));
-  return FormatConstraint(fmt::seq(std::move(parts)), a.quote_source);
+  return fmt::seq(std::move(parts));
 }
 
 ConstrainedDecoder::ConstrainedDecoder(ConstrainedDecoderOptions o) : o_(std::move(o)) {

@@ -98,6 +98,9 @@ struct LabelLinesArgs {
   int leading_whitespace = 0;
 };
 FormatConstraint label_lines(const LabelLinesArgs& a);
+// The same format as a node, to embed in a larger one (its quotes still refer to a.quote_source,
+// which the enclosing FormatConstraint must be given).
+FormatNode label_lines_format(const LabelLinesArgs& a);
 // The alternatives label_lines offers after each "<name>:", one per value, in order:
 // ' <value> "' for quoted values, ' <value>\n' for the others (for option_probabilities).
 std::vector<std::string> label_line_alternatives(const LabelLinesArgs& a);

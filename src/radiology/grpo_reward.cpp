@@ -2,6 +2,7 @@
 
 #include "radiology/prompt.h"
 #include "radiology/record.h"
+#include "radiology/walk.h"
 
 namespace radseek::radiology {
 namespace {
@@ -9,6 +10,16 @@ namespace {
 bool present(LabelValue v) { return apply_policy(v, UncertainPolicy::kNegative) == LabelValue::kPositive; }
 
 }  // namespace
+
+std::optional<engine::FormatConstraint> multilabel_rollout_format(const std::string& report, const LabelSet& labels) {
+  const WalkPlan plan = plan_walk(report);
+  if (plan.sentences.empty()) return std::nullopt;
+  using namespace engine::fmt;
+  // As local.cpp's answer lead after a walk: the walk ends with its own line break.
+  return engine::FormatConstraint(
+      seq({walk_format(labels, plan), lit("</think>\n\n"), engine::label_lines_format(multilabel_format(labels, report))}),
+      report);
+}
 
 ClassificationReward multilabel_reward(std::string_view completion, const LabelSet& labels,
                                        const std::vector<LabelValue>& gold, double format_bonus) {

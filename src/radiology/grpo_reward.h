@@ -9,6 +9,7 @@
 // total = F1 + format_bonus when the answer parses, else 0.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
+#include "engine/constrained.h"
 #include "radiology/labels.h"
 
 namespace radseek::radiology {
@@ -29,6 +31,12 @@ struct ClassificationReward {
 // completion: the model's turn after the prompt's "<think>\n" opener (reasoning, "</think>", answer).
 ClassificationReward multilabel_reward(std::string_view completion, const LabelSet& labels,
                                        const std::vector<LabelValue>& gold, double format_bonus);
+
+// The whole turn a rollout writes when it is held to the format classify uses (--answer model):
+// the walk through `report` (walk.h), "</think>\n\n", then the constrained answer block, its quotes
+// taken from `report` (the report text exactly as the prompt shows it). nullopt when the report has
+// no sentence to walk (the rollout then reasons freely).
+std::optional<engine::FormatConstraint> multilabel_rollout_format(const std::string& report, const LabelSet& labels);
 
 // One value per label of `labels` from report[field] ({"name": 1|0|-1|null}, absent names blank).
 // Errors name the record id, the field and the label.

@@ -141,7 +141,14 @@ class LocalBackend final : public ClassifierBackend {
     if (req.report->options.size() < 2) return make_error(ErrorCode::kInvalidArgument, "multiple choice needs at least two options");
     const std::string report = prompt_report_text(req.report->text, *req.sections);
     const engine::FormatConstraint constraint = mc_constraint(*req.report, report);
-    auto run = run_case(build_mc_prompt(*req.report, report, o_.family), constraint);
+    // The compact family walks the report here too, naming the options; the walk's last line picks
+    // the letter and the answer block (constrained) repeats it with a quote.
+    std::optional<engine::FormatConstraint> walk;
+    if (o_.family == ModelFamily::kCompact && o_.guided_walk && o_.max_thinking_tokens > 0) {
+      const WalkPlan plan = plan_walk(report);
+      if (!plan.sentences.empty()) walk.emplace(mc_walk_constraint(req.report->options, plan));
+    }
+    auto run = run_case(build_mc_prompt(*req.report, report, o_.family), constraint, walk ? &*walk : nullptr);
     if (!run) return run.error();
     auto parsed = parse_mc_answer(run->answer, *req.report);
     if (!parsed) return parsed.error().with_context("constrained answer (a radseek bug)");

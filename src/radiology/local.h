@@ -5,8 +5,8 @@
 //  1. reasoning: the prompt opens "<think>\n" (R1's recommendation; the newer templates do it
 //     themselves); generation stops at "</think>", at the thinking budget, at a repetition loop
 //     (loop_detector.h) or at EOS; in the last three cases "\n</think>\n\n" is fed to close it.
-//     The compact family's multi-label reasoning can instead be held to the walk of walk.h
-//     (reasoning_end "walk");
+//     The compact family's reasoning can instead be held to the walk of walk.h (reasoning_end
+//     "walk"), for multi-label and multiple-choice cases;
 //  2. answer: generation under engine::ConstrainedDecoder, greedy by default, with the confidence
 //     of every decision (a label's value, the option letter) taken from the model's probabilities.
 // Evidence comes from the answer's quotes matched back to the report (evidence.h). Cases run one at a
@@ -35,8 +35,9 @@ struct LocalOptions {
   int64_t max_thinking_tokens = 2048;  // 0: no reasoning, answer at once
   LoopDetectorOptions loop;
   int top_n = 16;  // answer candidates checked per step
-  // Compact family, multi-label: hold the reasoning to the walk of walk.h (sentences verbatim, in
-  // order; the model picks what each states), greedy. False: the model writes its reasoning freely.
+  // Compact family, multi-label and multiple choice: hold the reasoning to the walk of walk.h
+  // (sentences verbatim, in order; the model picks what each states and, for multiple choice, the
+  // letter on the walk's last line), greedy. False: the model writes its reasoning freely.
   bool guided_walk = true;
   // With the walk: the labels are the walk's sentence verdicts aggregated (walk.h read_walk: the
   // answer can never contradict the reasoning shown), or the model's own constrained answer block.

@@ -1,6 +1,7 @@
 #include "radiology/sft.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "radiology/record.h"
 #include "radiology/walk.h"
@@ -84,12 +85,15 @@ std::vector<WalkLine> findings_walk(const Json& r, const std::string& text) {
 const char* verdict_word(int value) { return value == 1 ? "present" : value == -1 ? "uncertain" : "absent"; }
 
 // "\"<sentence>\" <name>: <verdict>" per walked sentence; `name_field` picks the finding's name in
-// the label set ("chexpert", "chestxray14") or the plain name ("name", for multiple choice).
-std::string walk_reasoning(const std::vector<WalkLine>& walk, const std::string& name_field, const LabelSet* labels) {
+// the label set ("chexpert", "chestxray14") or the plain name ("name", for multiple choice); a name
+// `known` does not accept is "nothing on the list", as at inference, where the walk can only name
+// the candidates (the label set, or the question's options).
+std::string walk_reasoning(const std::vector<WalkLine>& walk, const std::string& name_field,
+                           const std::function<bool(const std::string&)>& known) {
   std::string s;
   for (const WalkLine& w : walk) {
     std::string name = w.finding ? w.finding->value(name_field, std::string()) : "";
-    if (labels != nullptr && !name.empty() && labels->index_of(name) < 0) name.clear();
+    if (!name.empty() && !known(name)) name.clear();
     s += walk_line(w.sentence, name.empty() ? std::string(kWalkNothing) : name + ": " + verdict_word(w.finding->value("value", 0)));
   }
   return s;
@@ -122,7 +126,8 @@ Expected<SftTurn> multilabel_sft_turn(const Json& report, const LabelSet& labels
   std::vector<LabelValue> values(n, LabelValue::kBlank);
   std::vector<std::string> quotes(n);
   SftTurn t;
-  t.reasoning = walk_reasoning(findings_walk(report, text), set_field, &labels);
+  t.reasoning = walk_reasoning(findings_walk(report, text), set_field,
+                               [&](const std::string& name) { return labels.index_of(name) >= 0; });
   for (size_t i = 0; i < n; ++i) {
     const std::string& name = labels.labels[i].name;
     const Json& g = report[gold_field].contains(name) ? report[gold_field][name] : Json();
@@ -160,8 +165,11 @@ Expected<SftTurn> mc_sft_turn(const Json& report, ModelFamily family) {
     return make_error(ErrorCode::kParse, r.id + ": no sentence of the report supports answer " + r.gold_answer);
   SftTurn t;
   t.prompt = build_mc_prompt(r, text, family);
-  t.reasoning = walk_reasoning(findings_walk(report, text), "name", nullptr) + "So the answer is " + r.gold_answer +
-                ": " + gold->second + ".";
+  auto is_option = [&](const std::string& name) {
+    return std::any_of(r.options.begin(), r.options.end(), [&](const auto& o) { return o.second == name; });
+  };
+  t.reasoning = walk_reasoning(findings_walk(report, text), "name", is_option) + std::string(kMcWalkClosing) +
+                mc_walk_choice(r.gold_answer, gold->second);
   t.answer = "<answer>" + r.gold_answer + "</answer>\nEvidence: \"" + quote + "\"";
   return t;
 }

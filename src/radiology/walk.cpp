@@ -17,6 +17,25 @@ int section_index(const AnalyzedText& t, std::string_view name) {
   return -1;
 }
 
+// The space before a verdict belongs to the verdict: byte-level BPE attaches it to the next word
+// (" Fracture"), and a forced lone space would leave the model a tokenization it never saw.
+std::vector<std::string> verdicts_for(const std::vector<std::string>& names) {
+  std::vector<std::string> v{" " + std::string(kWalkNothing)};
+  for (const std::string& n : names)
+    for (const char* w : {"present", "absent", "uncertain"}) v.push_back(" " + n + ": " + w);
+  return v;
+}
+
+// One forced sentence and the choice of verdict after it, per sentence of the plan.
+std::vector<engine::FormatNode> sentence_lines(const std::vector<std::string>& verdict_texts, const WalkPlan& plan) {
+  using namespace engine::fmt;
+  std::vector<engine::FormatNode> verdicts;
+  for (const std::string& v : verdict_texts) verdicts.push_back(lit(v));
+  std::vector<engine::FormatNode> parts;
+  for (const std::string& s : plan.sentences) parts.push_back(seq({lit("\"" + s + "\""), alt(verdicts), lit("\n")}));
+  return parts;
+}
+
 }  // namespace
 
 WalkPlan plan_walk(std::string_view report) {
@@ -42,18 +61,15 @@ std::string walk_line(std::string_view sentence, std::string_view verdict) {
 }
 
 std::vector<std::string> walk_verdicts(const LabelSet& labels) {
-  // The space before a verdict belongs to the verdict: byte-level BPE attaches it to the next word
-  // (" Fracture"), and a forced lone space would leave the model a tokenization it never saw.
-  std::vector<std::string> v{" " + std::string(kWalkNothing)};
-  for (const LabelDef& d : labels.labels)
-    for (const char* w : {"present", "absent", "uncertain"}) v.push_back(" " + d.name + ": " + w);
-  return v;
+  std::vector<std::string> names;
+  for (const LabelDef& d : labels.labels) names.push_back(d.name);
+  return verdicts_for(names);
 }
 
 WalkReading read_walk(std::string_view walk, const LabelSet& labels) {
   const size_t n = labels.labels.size();
   WalkReading r{.values = std::vector<LabelValue>(n, LabelValue::kBlank), .quotes = std::vector<std::string>(n),
-                .verdict_pos = std::vector<size_t>(n, std::string_view::npos)};
+                .verdict_pos = std::vector<size_t>(n, std::string_view::npos), .line_verdict_pos = {}, .line_start = {}};
   auto rank = [](LabelValue v) {
     return v == LabelValue::kPositive ? 3 : v == LabelValue::kUncertain ? 2 : v == LabelValue::kNegative ? 1 : 0;
   };
@@ -84,12 +100,12 @@ WalkReading read_walk(std::string_view walk, const LabelSet& labels) {
 }
 
 engine::FormatConstraint walk_constraint(const LabelSet& labels, const WalkPlan& plan) {
+  return engine::FormatConstraint(walk_format(labels, plan), "");
+}
+
+engine::FormatNode walk_format(const LabelSet& labels, const WalkPlan& plan) {
   using namespace engine::fmt;
-  std::vector<engine::FormatNode> verdicts;
-  for (const std::string& v : walk_verdicts(labels)) verdicts.push_back(lit(v));
-  std::vector<engine::FormatNode> parts;
-  for (const std::string& s : plan.sentences)
-    parts.push_back(seq({lit("\"" + s + "\""), alt(verdicts), lit("\n")}));
+  std::vector<engine::FormatNode> parts = sentence_lines(walk_verdicts(labels), plan);
   if (labels.no_finding >= 0 && !plan.impression.empty()) {
     const std::string nf = walk_line(plan.impression, labels.labels[labels.no_finding].name + ": present");
     parts.push_back(alt({lit(nf), lit("")}));
@@ -97,6 +113,26 @@ engine::FormatConstraint walk_constraint(const LabelSet& labels, const WalkPlan&
   // The closing line's "\n" belongs to the walk: the model writes ".\n" as one token before
   // "</think>" (as in training), and a walk cut at "." would hand it a "." + "\n" it never saw.
   parts.push_back(lit(std::string(kWalkClosing) + "\n"));
+  return seq(std::move(parts));
+}
+
+std::string mc_walk_choice(std::string_view letter, std::string_view option) {
+  return std::string(option) + " (" + std::string(letter) + ").";
+}
+
+engine::FormatConstraint mc_walk_constraint(const std::vector<std::pair<std::string, std::string>>& options,
+                                            const WalkPlan& plan) {
+  using namespace engine::fmt;
+  std::vector<std::string> names;
+  for (const auto& o : options) names.push_back(o.second);
+  std::vector<engine::FormatNode> parts = sentence_lines(verdicts_for(names), plan);
+  std::vector<engine::FormatNode> choices;
+  // ".\n" is one token in training ("... (D).\n</think>"), so the line break belongs here. The
+  // option's name comes first: the model decides by naming what its walk found, and the letter
+  // then follows from the alternatives (it is forced once the name is chosen).
+  for (const auto& [letter, text] : options) choices.push_back(lit(mc_walk_choice(letter, text) + "\n"));
+  parts.push_back(lit(std::string(kMcWalkClosing)));
+  parts.push_back(alt(std::move(choices)));
   return engine::FormatConstraint(seq(std::move(parts)), "");
 }
 

@@ -2,6 +2,9 @@
 // walk constraint accepts, sentence for sentence.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "radiology/grpo_reward.h"
 #include "radiology/sft.h"
 #include "radiology/synth.h"
 #include "radiology/walk.h"
@@ -76,6 +79,56 @@ TEST(Walk, TheSftReasoningIsAWalkOfTheSamePlan) {
     }
   }
   EXPECT_GT(positives, 300);
+}
+
+// A GRPO rollout is held to the whole turn classify --answer model decodes; the SFT turn (after the
+// prompt's "<think>\n") is one such text, so GRPO starts on the format SFT taught.
+TEST(Walk, TheGrpoRolloutFormatAcceptsTheSftTurn) {
+  const LabelSet labels = builtin_chexpert14();
+  for (int i = 0; i < 100; ++i) {
+    const auto r = synth_report({.seed = 41, .ct_mri_fraction = 0.2}, i);
+    auto t = multilabel_sft_turn(r, labels, "labels_chexpert", ModelFamily::kCompact);
+    ASSERT_TRUE(t) << t.error().message;
+    const std::string report = prompt_report_text(r["text"].get<std::string>(), {});
+    const auto c = multilabel_rollout_format(report, labels);
+    ASSERT_TRUE(c.has_value());
+    const std::string turn = t->assistant().substr(std::string("<think>\n").size());
+    EXPECT_TRUE(c->is_complete(turn)) << r["id"] << "\n" << turn;
+    EXPECT_FALSE(c->is_complete(turn.substr(0, turn.size() - 1)));
+  }
+}
+
+// Multiple choice: the training walk names only the question's options (any other finding is
+// "nothing on the list", as the inference walk cannot name it) and ends on the gold option, so it
+// is a path through mc_walk_constraint — the exact format classify --mc holds the model to.
+TEST(Walk, TheMcSftReasoningIsAnMcWalkEndingOnTheGoldOption) {
+  int named = 0, checked = 0;
+  for (int i = 0; i < 300; ++i) {
+    const auto r = synth_report({.seed = 37, .ct_mri_fraction = 0.2}, i);
+    if (!r.contains("options")) continue;
+    auto t = mc_sft_turn(r, ModelFamily::kCompact);
+    ASSERT_TRUE(t) << t.error().message;
+    const ReportRecord rec = mc_record(r);
+    const std::string report = prompt_report_text(rec.text, {});
+    const auto c = mc_walk_constraint(rec.options, plan_walk(report));
+    EXPECT_TRUE(c.is_complete(t->reasoning + "\n")) << r["id"] << "\n" << report << "\n---\n" << t->reasoning;
+    std::string gold_text;
+    for (const auto& o : rec.options)
+      if (o.first == rec.gold_answer) gold_text = o.second;
+    EXPECT_TRUE(t->reasoning.ends_with(std::string(kMcWalkClosing) + mc_walk_choice(rec.gold_answer, gold_text)));
+    // A walk line names an option or nothing: never a finding outside the question.
+    for (size_t at = t->reasoning.find("\" "); at != std::string::npos; at = t->reasoning.find("\" ", at + 1)) {
+      const std::string verdict = t->reasoning.substr(at + 2, t->reasoning.find('\n', at) - at - 2);
+      if (verdict == kWalkNothing) continue;
+      ++named;
+      EXPECT_TRUE(std::any_of(rec.options.begin(), rec.options.end(),
+                              [&](const auto& o) { return verdict.starts_with(o.second + ": "); }))
+          << verdict;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 100);
+  EXPECT_GT(named, 100);
 }
 
 }  // namespace
