@@ -28,6 +28,7 @@ struct GrpoFlags {
   uint64_t seed = 1;
   int threads = 0;
   bool resume = false;
+  bool free_reasoning = false;
 };
 
 // The task: prompts (token ids) and gold label values, one per report.
@@ -36,6 +37,7 @@ struct Task {
   std::vector<std::vector<int32_t>> prompts;
   std::vector<std::vector<rad::LabelValue>> gold;
   std::vector<int32_t> no_text_ids;  // vocabulary padding: ids the tokenizer cannot print
+  std::vector<std::shared_ptr<const engine::TextConstraint>> formats;  // per prompt, or empty (free)
 };
 
 Expected<Task> load_task(const GrpoFlags& f, const engine::Engine& eng) {
@@ -58,11 +60,17 @@ Expected<Task> load_task(const GrpoFlags& f, const engine::Engine& eng) {
     auto gold = rad::gold_label_values(j, t.labels, field);
     if (!gold) return gold.error().with_context(where);
     // The same calls as the local backend: section filter (none), prompt builder, chat template + "<think>\n".
-    auto messages = rad::build_multilabel_prompt(rad::prompt_report_text(j["text"].get<std::string>(), {}), t.labels, *family);
+    const std::string report = rad::prompt_report_text(j["text"].get<std::string>(), {});
+    auto messages = rad::build_multilabel_prompt(report, t.labels, *family);
     if (!messages) return messages.error().with_context(where);
     auto ids = rad::local_prompt_ids(eng, *messages, std::nullopt, true);
     if (!ids) return ids.error().with_context(where);
     t.prompts.push_back(std::move(*ids));
+    // The compact family's rollouts follow classify --answer model: the walk, then the answer block.
+    if (*family == rad::ModelFamily::kCompact && !f.free_reasoning) {
+      auto held = rad::multilabel_rollout_format(report, t.labels);
+      t.formats.push_back(held ? std::make_shared<const engine::FormatConstraint>(std::move(*held)) : nullptr);
+    }
     t.gold.push_back(std::move(*gold));
   }
   if (t.prompts.empty()) return make_error(ErrorCode::kInvalidArgument, f.data + ": no reports");
@@ -108,6 +116,7 @@ int run_grpo_cmd(const GrpoFlags& f) {
                                                                                   : model::WeightFormat::kBF16;
   auto r = train::run_grpo({.init_from = f.init_from, .ref = f.ref, .out_dir = f.out, .resume = f.resume,
                             .prompts = task->prompts, .reward = reward, .banned_ids = task->no_text_ids,
+                            .formats = task->formats,
                             .steps = f.steps, .prompts_per_step = f.prompts_per_step, .group = f.group,
                             .max_new_tokens = f.max_new_tokens, .temperature = static_cast<float>(f.temperature),
                             .kl_beta = f.kl_beta, .adv_eps = 1e-4,
@@ -135,6 +144,9 @@ void register_train_grpo(CLI::App& train) {
   cmd->add_option("--family", f->family, "Prompt family (as classify --family): compact, r1 or generic")->capture_default_str();
   cmd->add_option("--limit", f->limit, "Use the first N reports (0: all)")->capture_default_str();
   cmd->add_flag("--resume", f->resume, "Continue from the trainer state in --out");
+  cmd->add_flag("--free-reasoning", f->free_reasoning,
+                "Compact family: sample the reasoning freely instead of holding each rollout to the walk and the\n"
+                "answer format (as classify --answer model does)");
   cmd->add_option("--steps", f->steps, "Policy updates")->capture_default_str();
   cmd->add_option("--prompts-per-step", f->prompts_per_step, "Reports per step (P)")->capture_default_str();
   cmd->add_option("--group", f->group, "Completions sampled per report (G >= 2)")->capture_default_str();
@@ -157,6 +169,9 @@ void register_train_grpo(CLI::App& train) {
       "(the prompt `radseek classify --engine local` uses with reasoning on: chat template + \"<think>\\n\"),\n"
       "scores them, and makes one update on  -A*log pi(o_t) + beta*KL_k3(pi || ref)  per completion token,\n"
       "with A = (reward - group mean) / group std (groups whose rewards are all equal are skipped).\n"
+      "With the compact family each rollout is held, while sampling, to what classify --answer model\n"
+      "decodes: the walk through the report (sentences forced, verdicts sampled), \"</think>\", and the\n"
+      "constrained answer block (values and quotes sampled), so the reward judges the model's own answer.\n"
       "Reward: when the text after the last \"</think>\" is an <answer> block that parses,\n"
       "  micro-F1 of the predicted present labels vs the gold present labels (uncertain and blank count as\n"
       "  absent, as radseek eval's default; no gold and no predicted positives: F1 = 1) + --format-bonus;\n"

@@ -60,6 +60,7 @@ Status validate(const GrpoOptions& o) {
   if (o.prompts_per_step < 1 || o.max_new_tokens < 1 || o.steps < 1) return bad("prompts per step, max new tokens and steps must be >= 1");
   if (!(o.temperature > 0.0f)) return bad("--temperature must be > 0 (GRPO samples)");
   if (o.kl_beta < 0.0) return bad("--kl-beta must be >= 0");
+  if (!o.formats.empty() && o.formats.size() != o.prompts.size()) return bad("formats: one per prompt (or none)");
   return {};
 }
 
@@ -98,6 +99,16 @@ Expected<std::vector<Rollout>> sample_rollouts(const engine::Engine& e, const Sa
       samplers.emplace_back(engine::SamplingParams{.temperature = o.temperature, .seed = mix_seed(o.seed, a.step, i)}, V);
     }
   }
+  std::vector<std::unique_ptr<engine::ConstrainedDecoder>> held(static_cast<size_t>(n));
+  if (!o.formats.empty() && e.tokenizer() == nullptr)
+    return make_error(ErrorCode::kInvalidArgument, "GRPO: formats need the policy's tokenizer.json");
+  for (int64_t i = 0; i < n; ++i) {
+    const auto* c = o.formats.empty() ? nullptr : o.formats[static_cast<size_t>(out[i].prompt)].get();
+    if (c == nullptr) continue;
+    held[i] = std::make_unique<engine::ConstrainedDecoder>(engine::ConstrainedDecoderOptions{
+        .constraint = c, .tokenizer = e.tokenizer(), .vocab_size = V, .top_n = 16, .first_acceptable_only = false,
+        .max_tokens = o.max_new_tokens, .end_ids = eos});
+  }
   model::Scratch scratch;
   std::vector<float> masked(static_cast<size_t>(V));
   std::vector<int32_t> next(static_cast<size_t>(n));
@@ -109,7 +120,9 @@ Expected<std::vector<Rollout>> sample_rollouts(const engine::Engine& e, const Sa
       const float* logits = sess[i]->last_logits();
       std::copy_n(logits, V, masked.data());
       for (int32_t id : o.banned_ids) masked[id] = -1e30f;
+      if (held[i]) held[i]->apply(r.ids, masked.data());
       const int32_t id = samplers[i].sample(masked.data());
+      if (held[i]) held[i]->observe(id);
       r.ids.push_back(id);
       r.logp.push_back(log_prob(logits, V, id));
       r.eos = std::find(eos.begin(), eos.end(), id) != eos.end();
@@ -253,6 +266,8 @@ Expected<std::vector<Rollout>> sample_policy(Loop& L, const SampleArgs& a, GrpoS
   Timer t;
   RADSEEK_TRY(export_hf_checkpoint({.dir = L.scratch_dir, .config = L.rs.config, .format = model::WeightFormat::kF32,
                                     .layout = &L.rs.layout, .params = L.rs.st.params.data()}));
+  // Held rollouts decode their text as they go (the formats are text), so the policy needs the tokenizer.
+  if (!L.o.formats.empty()) RADSEEK_TRY(copy_tokenizer(L.o.init_from, L.scratch_dir));
   auto eng = engine::Engine::load({.model_dir = L.scratch_dir, .threads = L.o.threads, .precision = kernels::ActPrecision::kF32,
                                    .attention = model::AttentionMode::kAuto, .isa = std::nullopt});
   if (!eng) return eng.error();

@@ -24,12 +24,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "base/status.h"
+#include "engine/constrained.h"
 #include "model/checkpoint_gen.h"
 #include "train/optimizer.h"
 #include "train/train_model.h"
@@ -64,6 +66,10 @@ struct GrpoOptions {
   std::vector<std::vector<int32_t>> prompts;  // token ids, ready to continue (chat template applied)
   RewardFn reward;
   std::vector<int32_t> banned_ids = {};  // never sampled (ids without text: vocabulary padding)
+  // Per prompt (empty, or one per prompt; null: free): the format the whole completion is held to
+  // while sampling (engine::ConstrainedDecoder: tokens that leave it are masked, EOS is forced once
+  // it is complete). The policy gradient and the KL use the model's unmasked log-probabilities.
+  std::vector<std::shared_ptr<const engine::TextConstraint>> formats = {};
   int64_t steps = 20, prompts_per_step = 4, group = 4, max_new_tokens = 256;
   float temperature = 1.0f;
   double kl_beta = 0.04;  // DeepSeekMath §4.2 β

@@ -7,8 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
+#include "../server/fixture.h"
+#include "engine/constrained.h"
+#include "tokenizer/tokenizer.h"
 #include "train/checkpoint_io.h"
 #include "train/grpo.h"
 #include "train/train_model.h"
@@ -262,6 +266,56 @@ TEST(GrpoRun, ResumedRunMatchesAnUninterruptedOne) {
     EXPECT_EQ(rest->mean_rewards[i], whole->mean_rewards[2 + i]) << "step " << 3 + i;
   }
   EXPECT_EQ(fx.params_of(fx.dir + "/parts"), fx.params_of(fx.dir + "/whole"));
+}
+
+
+// Held rollouts (GrpoOptions::formats): every sampled completion is a complete text of its prompt's
+// format and ends at EOS, whatever the random policy prefers; the reward sees that text.
+TEST(GrpoRun, HeldRolloutsFollowTheirFormat) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("radseek_grpo_held_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/init");
+  auto cfgj = testing::tiny_train_config_json();
+  cfgj["vocab_size"] = 300;  // the fixture tokenizer: 262 specials and bytes, then letter pairs
+  auto cfg = format::parse_model_config(cfgj.dump(), "held test config");
+  ASSERT_TRUE(cfg.ok());
+  const ParamLayout layout = make_param_layout(*cfg, false);
+  const auto params = init_params(layout, cfg->num_hidden_layers, 23, 0.1);
+  ASSERT_TRUE(export_hf_checkpoint({.dir = dir + "/init", .config = cfgj, .format = model::WeightFormat::kF32,
+                                    .layout = &layout, .params = params.data()}).ok());
+  std::ofstream(dir + "/init/tokenizer.json") << server::testing::fixture_tokenizer_json(300).dump();
+  auto tok = tokenizer::Tokenizer::load(dir + "/init/tokenizer.json");
+  ASSERT_TRUE(tok.ok()) << tok.error().message;
+  using namespace engine::fmt;
+  const std::vector<std::string> allowed{"tea", "eat", "a tee"};
+  auto format = std::make_shared<const engine::FormatConstraint>(alt({lit(allowed[0]), lit(allowed[1]), lit(allowed[2])}), "");
+  GrpoOptions o;
+  o.init_from = dir + "/init";
+  o.out_dir = dir + "/out";
+  o.prompts = {{0, 40, 41}, {0, 50}};
+  o.formats = {format, format};
+  std::vector<std::string> seen;
+  o.reward = [&](int64_t, std::span<const int32_t> c) {
+    auto text = tok->decode(c);
+    seen.push_back(text ? *text : "(undecodable)");
+    return RewardValue{.total = seen.back() == "eat" ? 1.0 : 0.0};
+  };
+  o.steps = 2;
+  o.prompts_per_step = 2;
+  o.group = 6;
+  o.max_new_tokens = 8;
+  o.lr = {.peak = 0.01, .warmup_steps = 0, .total_steps = 2, .min_ratio = 1.0};
+  o.threads = 2;
+  o.format = model::WeightFormat::kF32;
+  std::vector<double> lengths;
+  o.on_step = [&](const GrpoStepReport& r) { lengths.push_back(r.completion_tokens); };
+  auto r = run_grpo(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(seen.size(), 24u);
+  for (const std::string& t : seen) EXPECT_NE(std::find(allowed.begin(), allowed.end(), t), allowed.end()) << t;
+  for (double n : lengths) EXPECT_LT(n, 8.0) << "every rollout closed with EOS before the budget";
+  o.formats = {format};
+  EXPECT_FALSE(run_grpo(o).ok()) << "one format per prompt";
 }
 
 }  // namespace
