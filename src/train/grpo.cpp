@@ -35,7 +35,6 @@ Expected<nlohmann::json> policy_config(const std::string& dir) {
   nlohmann::json c = nlohmann::json::parse(*text, nullptr, false);
   if (c.is_discarded() || !c.is_object()) return make_error(ErrorCode::kParse, dir + "/config.json: not a JSON object");
   c.erase("quantization_config");
-  c["num_nextn_predict_layers"] = 0;
   return c;
 }
 
@@ -206,7 +205,8 @@ Expected<RunState> open_run(const GrpoOptions& o) {
   if (!cfgj) return cfgj.error();
   auto cfg = format::parse_model_config(cfgj->dump(), o.init_from + "/config.json");
   if (!cfg) return cfg.error();
-  RunState rs{.config = *cfgj, .cfg = *cfg, .layout = make_param_layout(*cfg, false), .st = {}, .ref_params = {}};
+  RunState rs{.config = *cfgj, .cfg = *cfg, .layout = make_param_layout(*cfg, cfg->num_nextn_predict_layers > 0),
+               .st = {}, .ref_params = {}};
   auto ref = load_hf_params(o.ref.empty() ? o.init_from : o.ref, rs.layout);
   if (!ref) return ref.error();
   rs.ref_params = std::move(*ref);
@@ -399,7 +399,7 @@ Expected<GrpoResult> run_grpo(const GrpoOptions& o) {
       if (id < 0 || id >= rs->cfg.vocab_size) return make_error(ErrorCode::kInvalidArgument, "grpo: prompt id out of the vocabulary");
   ThreadPool pool(o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   const kernels::KernelTable kt = kernels::make_kernel_table(kernels::best_supported_isa(kernels::detect_cpu_features()));
-  Loop L{.o = o, .rs = *rs, .ctx = Context{.pool = &pool, .kernels = &kt}, .model = TrainModel<float>(rs->cfg, rs->layout),
+  Loop L{.o = o, .rs = *rs, .ctx = Context{.pool = &pool, .kernels = &kt}, .model = TrainModel<float>(rs->cfg, rs->layout, {.mtp_weight = 0.0, .run_mtp = false}),
          .grads = std::vector<float>(rs->layout.total), .scratch_dir = o.out_dir + "/rollout_policy",
          .pad_id = static_cast<int32_t>(rs->cfg.eos_token_ids.empty() ? 0 : rs->cfg.eos_token_ids[0])};
   LrSchedule sched = o.lr;

@@ -16,6 +16,9 @@
 // exported at the start of the step, temperature 1 log-softmax, before any masking); log π_ref from
 // a trainer forward with the reference parameters.
 //
+// A policy with an MTP module keeps it: the module is loaded, carried through the run untouched
+// (not run, no gradient) and exported with the policy, so speculative decoding still has it.
+//
 // The routing correction bias stays as initialised (no load balancing during GRPO: a few hundred
 // sampled sequences a step are a noisy load signal, and the reference routes with the same bias).
 // The policy is exported each step as an F32 checkpoint into OUT/rollout_policy and loaded by a

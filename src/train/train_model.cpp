@@ -17,7 +17,7 @@ void resize(std::vector<T>& v, int64_t n) {
 
 template <typename T>
 TrainModel<T>::TrainModel(const format::ModelConfig& cfg, const ParamLayout& layout, TrainModelOptions options)
-    : cfg_(cfg), layout_(&layout), opt_(options), has_mtp_(layout_has_mtp(cfg, layout)),
+    : cfg_(cfg), layout_(&layout), opt_(options), has_mtp_(layout_has_mtp(cfg, layout) && options.run_mtp),
       rope_(model::make_rope_tables(cfg)) {
   RADSEEK_CHECK(!has_mtp_ || cfg.num_nextn_predict_layers == 1, "training MTP supports depth 1 only");
 }

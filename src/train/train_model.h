@@ -87,6 +87,9 @@ struct MtpActs {
 struct TrainModelOptions {
   // λ of the MTP loss (V3 report §2.2: 0.3, then 0.1); the MTP module runs when the layout holds it.
   double mtp_weight = 0.0;
+  // False: the layout's MTP module is carried but not run (no loss, no gradient) — GRPO keeps the
+  // module it was given for speculative decoding while it trains the main model only.
+  bool run_mtp = true;
 };
 
 struct ForwardResult {

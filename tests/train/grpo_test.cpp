@@ -318,5 +318,41 @@ TEST(GrpoRun, HeldRolloutsFollowTheirFormat) {
   EXPECT_FALSE(run_grpo(o).ok()) << "one format per prompt";
 }
 
+
+// A policy with an MTP module (the bundled model's shape): GRPO trains the main model and carries
+// the module unchanged into its output, so speculative decoding still has its drafter.
+TEST(GrpoRun, TheMtpModuleRidesAlongUnchanged) {
+  RunFixture fx;
+  auto cfgj = testing::tiny_train_config_json();
+  cfgj["num_nextn_predict_layers"] = 1;
+  const auto cfg = format::parse_model_config(cfgj.dump(), "mtp test config");
+  ASSERT_TRUE(cfg.ok());
+  const ParamLayout layout = make_param_layout(*cfg, true);
+  ASSERT_TRUE(layout_has_mtp(*cfg, layout));
+  const auto init = init_params(layout, cfg->num_hidden_layers, 29, 0.1);
+  const std::string in = fx.dir + "/init_mtp";
+  std::filesystem::create_directories(in);
+  ASSERT_TRUE(export_hf_checkpoint({.dir = in, .config = cfgj, .format = model::WeightFormat::kF32, .layout = &layout,
+                                    .params = init.data()}).ok());
+  auto o = fx.options(fx.dir + "/mtp_out", 2);
+  o.init_from = in;
+  ASSERT_TRUE(run_grpo(o).ok());
+  auto out = load_hf_params(fx.dir + "/mtp_out", layout);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  int64_t mtp_begin = layout.total;
+  for (const ParamSlot& p : layout.slots)
+    if (p.entry.name.starts_with(mtp_prefix(*cfg))) mtp_begin = std::min(mtp_begin, p.offset);
+  ASSERT_LT(mtp_begin, layout.total);
+  int64_t main_changed = 0;
+  for (int64_t i = 0; i < layout.total; ++i) {
+    if (i >= mtp_begin) {
+      ASSERT_EQ((*out)[i], init[i]) << "MTP parameter " << i << " changed";
+    } else {
+      main_changed += (*out)[i] != init[i];
+    }
+  }
+  EXPECT_GT(main_changed, 0);
+}
+
 }  // namespace
 }  // namespace radseek::train
