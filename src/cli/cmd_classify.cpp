@@ -52,6 +52,7 @@ struct ClassifyFlags {
   int answer_candidates = 16;
   bool free_reasoning = false;
   std::string answer = "walk";
+  std::string speculative = "none";
 };
 
 // The one piece of process-wide state: async-signal-safe code may only touch a lock-free atomic,
@@ -94,6 +95,10 @@ Expected<std::unique_ptr<rad::ClassifierBackend>> make_local(const ClassifyFlags
     family = *fam;
   }
   const engine::SamplingParams sampling = resolve_sampling(*eng, f.sampling);
+  using Spec = engine::GenerateParams::Speculation;
+  const Spec speculation = f.speculative == "mtp" ? Spec::kMtp : f.speculative == "ngram" ? Spec::kNgram : Spec::kNone;
+  if (speculation == Spec::kMtp && !eng->has_mtp())
+    return make_error(ErrorCode::kInvalidArgument, "--speculative mtp: " + f.model.model_dir + " has no MTP module (num_nextn_predict_layers)");
   return rad::make_local_backend(std::move(eng),
                                  rad::LocalOptions{.family = family,
                                                    .chat_template = kind,
@@ -104,7 +109,8 @@ Expected<std::unique_ptr<rad::ClassifierBackend>> make_local(const ClassifyFlags
                                                    .top_n = f.answer_candidates,
                                                    .guided_walk = !f.free_reasoning,
                                                    .answer = f.answer == "model" ? rad::AnswerSource::kModel
-                                                                                 : rad::AnswerSource::kWalk});
+                                                                                 : rad::AnswerSource::kWalk,
+                                                   .speculation = speculation});
 }
 
 // --engine auto: -m or --endpoint pick their engine; otherwise the bundled model when it is there,
@@ -265,6 +271,10 @@ void register_classify(CLI::App& app) {
                   "uncertain > absent, so they never contradict the reasoning) or model (the model then writes its "
                   "own constrained answer block)")
       ->check(CLI::IsMember({"walk", "model"}))->capture_default_str();
+  cmd->add_option("--speculative", f->speculative,
+                  "Local: none; mtp (the model's MTP module drafts the next token and the main model verifies it in "
+                  "the same step; same output, the summary reports the acceptance rate); ngram (prompt lookup)")
+      ->check(CLI::IsMember({"none", "mtp", "ngram"}))->capture_default_str();
   cmd->add_flag("--free-reasoning", f->free_reasoning,
                 "Local, compact family (the bundled model), labels: let the model write its reasoning freely instead "
                 "of holding it to the walk through the report (each sentence quoted verbatim, in order)");

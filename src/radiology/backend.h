@@ -33,6 +33,7 @@ struct BackendAnswer {
   std::string reasoning_end;  // "closed", "budget", "loop", "eos", "walk", "off" (LLM backends)
   int64_t prompt_tokens = -1;
   int64_t answer_tokens = -1;
+  int64_t drafted = 0, accepted = 0;  // speculative decoding: drafts checked / agreed with
 };
 
 class ClassifierBackend {

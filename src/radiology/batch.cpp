@@ -80,12 +80,16 @@ ResultRecord classify_one(const BatchOptions& opts, const ReportRecord& rec, Cla
   res.reasoning_end = std::move(ans->reasoning_end);
   res.prompt_tokens = ans->prompt_tokens;
   res.answer_tokens = ans->answer_tokens;
+  res.drafted = ans->drafted;
+  res.accepted = ans->accepted;
   return res;
 }
 
 void count(const ResultRecord& res, BatchSummary& s) {
   ++s.written;
   s.backend_seconds += res.timings.total_ms / 1000.0;
+  s.drafted += res.drafted;
+  s.accepted += res.accepted;
   if (res.error) ++s.errors;
   if (!res.labels) return;
   for (size_t i = 0; i < res.labels->values.size() && i < s.positives.size(); ++i) {
@@ -158,6 +162,12 @@ std::string format_summary(const BatchSummary& s, const LabelSet* labels) {
   std::snprintf(buf, sizeof buf, "time %.3f s, %.1f reports/s (backend %.3f ms/report)\n", s.seconds, rate,
                 s.written > 0 ? s.backend_seconds * 1000.0 / static_cast<double>(s.written) : 0.0);
   o << buf;
+  if (s.drafted > 0) {
+    std::snprintf(buf, sizeof buf, "speculative decoding: %lld of %lld drafts accepted (%.1f%%)\n",
+                  static_cast<long long>(s.accepted), static_cast<long long>(s.drafted),
+                  100.0 * static_cast<double>(s.accepted) / static_cast<double>(s.drafted));
+    o << buf;
+  }
   if (labels != nullptr && !s.positives.empty()) {
     o << "positive (uncertain) per label:";
     for (size_t i = 0; i < labels->labels.size(); ++i) {

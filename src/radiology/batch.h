@@ -34,6 +34,7 @@ struct BatchSummary {
   double seconds = 0;
   double backend_seconds = 0;
   bool interrupted = false;
+  int64_t drafted = 0, accepted = 0;  // speculative decoding, over all records
   std::vector<int64_t> positives;  // per label: records with value 1
   std::vector<int64_t> uncertain;  // per label: records with value -1
 };

@@ -23,6 +23,7 @@ struct CaseRun {
   std::vector<engine::Decision> decisions;
   int64_t prompt_tokens = 0;
   int64_t answer_tokens = 0;
+  int64_t drafted = 0, accepted = 0;
 };
 
 struct ReasoningPhase {
@@ -30,6 +31,7 @@ struct ReasoningPhase {
   std::string text;
   std::string end;  // closed, eos, loop, budget, walk
   std::vector<engine::Decision> decisions;  // held to a format: the choices it made
+  int64_t drafted = 0, accepted = 0;
 };
 
 class LocalBackend final : public ClassifierBackend {
@@ -127,6 +129,8 @@ class LocalBackend final : public ClassifierBackend {
     a.reasoning_end = ph->end;
     a.prompt_tokens = static_cast<int64_t>(prompt->size());
     a.answer_tokens = 0;
+    a.drafted = ph->drafted;
+    a.accepted = ph->accepted;
     a.labels = LabelOutput{.values = read.values,
                            .evidence = (*finder)->find(req.report->text, *req.sections, read.values, read.quotes),
                            .confidence = std::move(confidence)};
@@ -179,6 +183,8 @@ class LocalBackend final : public ClassifierBackend {
     a.reasoning_end = r.reasoning_end;
     a.prompt_tokens = r.prompt_tokens;
     a.answer_tokens = r.answer_tokens;
+    a.drafted = r.drafted;
+    a.accepted = r.accepted;
     return a;
   }
 
@@ -234,8 +240,11 @@ class LocalBackend final : public ClassifierBackend {
       }
       return true;
     };
+    g.speculation = o_.speculation;
     auto r = e_->generate(s, prompt, g);
     if (!r) return r.error();
+    ph.drafted = r->drafted;
+    ph.accepted = r->accepted;
     if (!error.empty()) return make_error(ErrorCode::kInternal, "decoding the reasoning: " + error);
     if (ph.end.empty()) ph.end = "budget";
     return ph;
@@ -261,8 +270,11 @@ class LocalBackend final : public ClassifierBackend {
       ph.ids.push_back(id);
       return dec.observe(id);
     };
+    g.speculation = o_.speculation;
     auto r = e_->generate(s, prompt, g);
     if (!r) return r.error();
+    ph.drafted = r->drafted;
+    ph.accepted = r->accepted;
     ph.text = dec.text();
     ph.end = dec.complete() ? "walk" : "budget";
     ph.decisions = dec.decisions();
@@ -298,6 +310,8 @@ class LocalBackend final : public ClassifierBackend {
       auto ph = reasoning_format ? reason_held(s, *prompt, *reasoning_format) : reason(s, *prompt);
       if (!ph) return ph.error();
       run.reasoning_end = ph->end;
+      run.drafted = ph->drafted;
+      run.accepted = ph->accepted;
       run.reasoning = ph->text.substr(0, ph->text.find("</think>"));
       run.reasoning_tokens = static_cast<int64_t>(ph->ids.size()) - (ph->end == "closed" || ph->end == "eos" ? 1 : 0);
       auto l = answer_lead(*ph);
@@ -316,8 +330,11 @@ class LocalBackend final : public ClassifierBackend {
     g.sampling = engine::SamplingParams{.temperature = o_.answer_temperature, .seed = o_.sampling.seed};
     g.logits_hook = dec.hook();
     g.on_token = [&](int32_t id) { return dec.observe(id); };
+    g.speculation = o_.speculation;
     auto r = e_->generate(s, lead, g);
     if (!r) return r.error();
+    run.drafted += r->drafted;
+    run.accepted += r->accepted;
     if (!dec.complete()) return make_error(ErrorCode::kInternal, "constrained answer incomplete (a radseek bug)");
     run.answer = dec.text();
     run.decisions = dec.decisions();

@@ -42,6 +42,10 @@ struct LocalOptions {
   // With the walk: the labels are the walk's sentence verdicts aggregated (walk.h read_walk: the
   // answer can never contradict the reasoning shown), or the model's own constrained answer block.
   AnswerSource answer = AnswerSource::kWalk;
+  // Draft-and-verify decoding for every phase (engine::GenerateParams::speculation): the MTP module
+  // (or prompt lookup) drafts the next token, the main model checks it in the same step. The
+  // output is the same as without it (greedy phases); only the number of forward steps changes.
+  engine::GenerateParams::Speculation speculation = engine::GenerateParams::Speculation::kNone;
 };
 
 // Takes the loaded engine; fails when the model folder has no tokenizer.json.

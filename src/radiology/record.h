@@ -54,6 +54,7 @@ struct ResultRecord {
   std::string reasoning_end;  // why the reasoning ended (LLM backends)
   int64_t prompt_tokens = -1;
   int64_t answer_tokens = -1;
+  int64_t drafted = 0, accepted = 0;  // speculative decoding (LLM backends with --speculative)
   Timings timings;
 };
 

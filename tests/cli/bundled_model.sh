@@ -44,6 +44,15 @@ if [[ -f "$src/models/radseek-mini/config.json" ]]; then
   [[ $(grep -c '"engine":"local"' "$scratch/b.jsonl") == 2 ]] || fail "bundled labels: not the model"
   env -u RADSEEK_MODEL "$radseek" classify --mc --input "$scratch/two_mc.jsonl" --output "$scratch/bmc.jsonl" -q || fail "bundled mc"
   [[ $(grep -c '"answer":"[A-Z]"' "$scratch/bmc.jsonl") == 2 ]] || fail "bundled mc: no answers"
+  # MTP speculative decoding in classify: the same labels and reasoning, and drafts accepted.
+  head -n 8 "$src/examples/reports.jsonl" > "$scratch/eight.jsonl"
+  for spec in none mtp; do
+    env -u RADSEEK_MODEL "$radseek" classify --speculative $spec -t 1 --input "$scratch/eight.jsonl" \
+      --output "$scratch/spec_$spec.jsonl" 2> "$scratch/spec_$spec.txt" || fail "classify --speculative $spec"
+    sed -E 's/"(timings|confidence)":(\{[^}]*\}|\[[^]]*\])//g' "$scratch/spec_$spec.jsonl" > "$scratch/spec_$spec.cmp"
+  done
+  cmp -s "$scratch/spec_none.cmp" "$scratch/spec_mtp.cmp" || fail "classify --speculative mtp changed the output"
+  grep -q "drafts accepted" "$scratch/spec_mtp.txt" || fail "no acceptance reported: $(cat "$scratch/spec_mtp.txt")"
 else
   echo "note: $src/models/radseek-mini not present; part 3 not run" >&2
 fi
