@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kernels/kernels.h"
+#include "kernels/ref/ggml_gemm.h"
 #include "kernels/ref/ref_kernels.h"
 #include "kernels/variants.h"
 
@@ -70,6 +71,7 @@ KernelTable reference_kernels() {
   t.gemm = ref::gemm;
   t.gemm_q = ref::gemm;
   t.gemm_ggml = ref::gemm;
+  t.quantize_ggml = ref::quantize_ggml;
   t.gemv_t = ref::gemv_t;
   t.dot_f32 = ref::dot_f32;
   t.axpy_f32 = ref::axpy_f32;
@@ -102,6 +104,7 @@ KernelTable make_kernel_table(Isa isa) {
     t.gemv_t = avx512::gemv_t;
     if (f.avx512_vnni) t.gemm_q = avx512::gemm_q_vnni;
     if (f.avx512_vnni) t.gemm_ggml = avx512::gemm_ggml_vnni;
+    if (f.avx512_vnni) t.quantize_ggml = avx512::quantize_ggml_vnni;
     t.dot_f32 = avx512::dot_f32;
     t.axpy_f32 = avx512::axpy_f32;
     t.rmsnorm_f32 = avx512::rmsnorm_f32;

@@ -118,7 +118,27 @@ struct GemmArgs {
   // Output of weight row j goes to y[i, j - y_col_offset], so a row range [n_begin, n_end) of a big
   // matrix can land in a small y (MLA's W_UV slice of kv_b_proj); y_col_offset <= n_begin.
   int64_t y_col_offset = 0;
+  // kBF16 with ggml block weights only: x already quantised by the same table's quantize_ggml (same
+  // x, m, w), so the tasks of one product share one quantisation; null: the kernel quantises itself.
+  const void* xq = nullptr;
 };
+
+// KernelTable::quantize_ggml: the int8 activations of a kBF16 product with ggml weights of type
+// `type` (m rows of k = w.cols columns) into `out`, ggml_acts_bytes(m, k) bytes (layout:
+// ref/ggml_gemm.h GgmlActs, the same on every level).
+struct GgmlQuantizeArgs {
+  const float* x = nullptr;  // [m, ldx]
+  int64_t m = 0;
+  int64_t ldx = 0;
+  int64_t k = 0;
+  GgmlQuant type = GgmlQuant::kNone;
+  void* out = nullptr;
+};
+// Bytes of the quantised activations of m rows of k columns (k a multiple of 32).
+constexpr int64_t ggml_acts_bytes(int64_t m, int64_t k) {
+  const int64_t q = (m * k + 63) / 64 * 64;  // codes, padded so the f32/i32 arrays stay aligned
+  return q + m * (k / 32 * 4 + k / 16 * 4 + k / 32 * 4 + k / 32 * 4);
+}
 
 // Transposed product over a row range: y[c] += Σ_{i<rows} x[i] · W[row0 + i, c] for c < w.cols.
 // Weights are dequantised in registers (MLA's q_abs = W_UKᵀ · q_nope without a dequantised copy).
@@ -138,6 +158,8 @@ struct KernelTable {
   void (*gemm_q)(const GemmArgs& args) = nullptr;
   // The same for ggml block formats (WeightMatrix::ggml set); see select_gemm.
   void (*gemm_ggml)(const GemmArgs& args) = nullptr;
+  // See GgmlQuantizeArgs; only for gemm_ggml with ActPrecision::kBF16.
+  void (*quantize_ggml)(const GgmlQuantizeArgs& args) = nullptr;
   // See GemvTArgs. Every weight dtype (integer and ggml formats through the reference).
   void (*gemv_t)(const GemvTArgs& args) = nullptr;
   // Σ a[i]·b[i] over f32 arrays.

@@ -43,6 +43,8 @@ void gemm_q_vnni(const GemmArgs& a);
 // Needs AVX512_VNNI too: ggml block weights; kBF16 with Q8_0/Q4_0/Q4_K/Q6_K on the integer path,
 // the rest through gemm_ggml_dequant (gemm_avx512_ggml.cpp).
 void gemm_ggml_vnni(const GemmArgs& a);
+// Needs AVX512_VNNI's level flags: KernelTable::quantize_ggml, bit-identical to ref::quantize_ggml.
+void quantize_ggml_vnni(const GgmlQuantizeArgs& a);
 void gemm_ggml_dequant(const GemmArgs& a);
 void gemv_t(const GemvTArgs& a);
 float dot_f32(const float* a, const float* b, int64_t n);

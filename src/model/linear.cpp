@@ -1,6 +1,7 @@
 #include "model/linear.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "base/numeric.h"
 #include "kernels/ref/ggml_gemm.h"
@@ -12,6 +13,19 @@ namespace {
 constexpr int64_t kMinParallelElems = 1 << 15;
 // Rows per task are a multiple of this so SIMD kernels see whole row groups.
 constexpr int64_t kRowQuantum = 16;
+
+// kBF16 products with ggml block weights split over several tasks: the int8 activations are made
+// once here and shared, instead of once per task. The buffer is the calling thread's and only grows,
+// so decode allocates nothing per token once warm.
+const void* quantize_once(const Context& ctx, const LinearArgs& a, kernels::ActPrecision p, int64_t tasks) {
+  if (tasks < 2 || !kernels::is_ggml(*a.w) || p != kernels::ActPrecision::kBF16) return nullptr;
+  thread_local std::vector<uint8_t> buf;
+  const int64_t bytes = kernels::ggml_acts_bytes(a.m, a.w->cols);
+  if (static_cast<int64_t>(buf.size()) < bytes) buf.resize(static_cast<size_t>(bytes));
+  ctx.kernels->quantize_ggml(kernels::GgmlQuantizeArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .k = a.w->cols,
+                                                       .type = a.w->ggml, .out = buf.data()});
+  return buf.data();
+}
 }  // namespace
 
 void linear_with(const Context& ctx, const LinearArgs& a, kernels::ActPrecision p) {
@@ -23,9 +37,10 @@ void linear_with(const Context& ctx, const LinearArgs& a, kernels::ActPrecision 
   chunk = (chunk + kRowQuantum - 1) / kRowQuantum * kRowQuantum;
   tasks = (n + chunk - 1) / chunk;
   const auto gemm = kernels::select_gemm(*ctx.kernels, *a.w);
+  const void* xq = quantize_once(ctx, a, p, tasks);
   ctx.pool->parallel_for(tasks, [&](int64_t t, int) {
     gemm(kernels::GemmArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .w = a.w, .y = a.y, .ldy = a.ldy,
-                              .n_begin = t * chunk, .n_end = std::min(n, (t + 1) * chunk), .precision = p});
+                              .n_begin = t * chunk, .n_end = std::min(n, (t + 1) * chunk), .precision = p, .xq = xq});
   });
 }
 

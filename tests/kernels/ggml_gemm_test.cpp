@@ -142,6 +142,41 @@ TEST_P(GgmlGemm, GemvTransposedMatchesDequantised) {
   }
 }
 
+// linear() quantises the activations once with the level's quantize_ggml and hands the buffer to
+// every task (GemmArgs::xq): the buffer must be byte-identical to the reference quantiser's (codes,
+// steps, code sums; a zero group and a NaN-free outlier included) and give exactly the products the
+// kernel computes when it quantises by itself.
+TEST_P(GgmlGemm, SharedQuantisedActivationsMatchTheReference) {
+  std::mt19937 rng(31);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t k = 768, n = 7, ldx = k + 5;
+  for (GgmlQuant q : kTypes)
+    for (int64_t m : {1, 3, 6}) {
+      SCOPED_TRACE(std::string(ggml_quant_info(q).name) + " m=" + std::to_string(m));
+      std::vector<float> x(static_cast<size_t>(m * ldx));
+      for (float& v : x) v = normal(rng);
+      for (int64_t c = 32; c < 64; ++c) x[c] = 0.0f;  // an all-zero group in row 0
+      x[100] = 300.0f;
+      const int64_t bytes = ggml_acts_bytes(m, k);
+      std::vector<uint8_t> want(static_cast<size_t>(bytes), 0xAB), got(want);
+      const GgmlQuantizeArgs qa{.x = x.data(), .m = m, .ldx = ldx, .k = k, .type = q, .out = want.data()};
+      ref_.quantize_ggml(qa);
+      GgmlQuantizeArgs qb = qa;
+      qb.out = got.data();
+      table_.quantize_ggml(qb);
+      ASSERT_EQ(want, got);
+      const GMat w = make_gmat(q, n, k, rng);
+      std::vector<float> own(static_cast<size_t>(m * n)), shared(own);
+      GemmArgs ga{.x = x.data(), .m = m, .ldx = ldx, .w = &w.w, .y = own.data(), .ldy = n, .n_begin = 0, .n_end = n,
+                  .precision = ActPrecision::kBF16};
+      table_.gemm_ggml(ga);
+      ga.y = shared.data();
+      ga.xq = got.data();
+      table_.gemm_ggml(ga);
+      ASSERT_EQ(own, shared);
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, GgmlGemm, ::testing::ValuesIn(kFastLevels), level_name);
 
 // The writers: dequantise(quantise(x)) stays within the sub-block step. Q4_K: 15 steps over each

@@ -41,17 +41,59 @@ void quantize_acts_ggml(const float* x, int64_t k, int64_t group, int8_t* codes,
   }
 }
 
+GgmlActs ggml_acts_view(void* buf, int64_t m, int64_t k, GgmlQuant type) {
+  GgmlActs v;
+  v.k = k;
+  v.group = ggml_act_group(type);
+  auto* p = static_cast<uint8_t*>(buf);
+  v.q = reinterpret_cast<int8_t*>(p);
+  p += (m * k + 63) / 64 * 64;
+  v.step = reinterpret_cast<float*>(p);
+  p += m * (k / 32) * 4;  // room for group 32; k-quants use k / 256 of it
+  v.bsum16 = reinterpret_cast<int32_t*>(p);
+  p += m * (k / 16) * 4;
+  v.bsum32 = reinterpret_cast<int32_t*>(p);
+  p += m * (k / 32) * 4;
+  v.step_bsum32 = reinterpret_cast<float*>(p);
+  return v;
+}
+
+void quantize_ggml(const GgmlQuantizeArgs& a) {
+  const GgmlActs v = ggml_acts_view(a.out, a.m, a.k, a.type);
+  const int64_t k = a.k, G = k / 32;
+  for (int64_t i = 0; i < a.m; ++i) {
+    quantize_acts_ggml(a.x + i * a.ldx, k, v.group, v.q + i * k, v.step + i * (k / v.group), v.bsum16 + i * (k / 16));
+    for (int64_t b = 0; b < G; ++b) {
+      const int32_t s = v.bsum16[i * (k / 16) + 2 * b] + v.bsum16[i * (k / 16) + 2 * b + 1];
+      v.bsum32[i * G + b] = s;
+      v.step_bsum32[i * G + b] = v.group == 32 ? v.step[i * G + b] * static_cast<float>(s) : 0.0f;
+    }
+  }
+}
+
+void* thread_acts_buffer(int64_t bytes) {
+  thread_local std::vector<uint8_t> buf;
+  if (static_cast<int64_t>(buf.size()) < bytes) buf.resize(static_cast<size_t>(bytes));
+  return buf.data();
+}
+
 void gemm_ggml(const GemmArgs& a) {
   const WeightMatrix& w = *a.w;
   const int64_t k = w.cols, group = ggml_act_group(w.ggml), rb = row_bytes(w);
   std::vector<float> row(static_cast<size_t>(k));
-  std::vector<int8_t> codes(static_cast<size_t>(k));
-  std::vector<float> step(static_cast<size_t>(k / group));
-  std::vector<int32_t> bsum(static_cast<size_t>(k / 16));
+  const bool int8 = a.precision == ActPrecision::kBF16;
+  std::vector<uint8_t> own;
+  const void* xq = a.xq;
+  if (int8 && xq == nullptr) {
+    own.resize(static_cast<size_t>(ggml_acts_bytes(a.m, k)));
+    quantize_ggml(GgmlQuantizeArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .k = k, .type = w.ggml, .out = own.data()});
+    xq = own.data();
+  }
+  const GgmlActs acts = int8 ? ggml_acts_view(const_cast<void*>(xq), a.m, k, w.ggml) : GgmlActs{};
   for (int64_t i = 0; i < a.m; ++i) {
     const float* x = a.x + i * a.ldx;
-    const bool int8 = a.precision == ActPrecision::kBF16;
-    if (int8) quantize_acts_ggml(x, k, group, codes.data(), step.data(), bsum.data());
+    const int8_t* codes = int8 ? acts.q + i * k : nullptr;
+    const float* step = int8 ? acts.step + i * (k / group) : nullptr;
     for (int64_t j = a.n_begin; j < a.n_end; ++j) {
       dequantize_row_ggml(w.ggml, static_cast<const uint8_t*>(w.data) + j * rb, row.data(), k);
       float total = 0.0f;

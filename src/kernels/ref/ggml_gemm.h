@@ -25,6 +25,25 @@ void dequantize_row_ggml(GgmlQuant q, const uint8_t* blocks, float* out, int64_t
 // the offset and min terms of the integer kernels).
 void quantize_acts_ggml(const float* x, int64_t k, int64_t group, int8_t* codes, float* step, int32_t* bsum16);
 
+// The quantised activations of a kBF16 product (GemmArgs::xq), a view of ggml_acts_bytes(m, k) bytes:
+// for each of the m rows, codes in natural column order, the step of each activation group and the
+// code sums the integer kernels' offset and min terms need.
+struct GgmlActs {
+  int64_t k = 0;
+  int64_t group = 32;
+  int8_t* q = nullptr;           // [m, k]
+  float* step = nullptr;         // [m, k / group]
+  int32_t* bsum16 = nullptr;     // [m, k / 16]
+  int32_t* bsum32 = nullptr;     // [m, k / 32]
+  float* step_bsum32 = nullptr;  // [m, k / 32], group 32 only: step · bsum32 (Q8_0/Q4_0 offset terms)
+};
+GgmlActs ggml_acts_view(void* buf, int64_t m, int64_t k, GgmlQuant type);
+// KernelTable::quantize_ggml of the reference: quantize_acts_ggml per row, then the derived sums.
+void quantize_ggml(const GgmlQuantizeArgs& a);
+// Buffer of at least `bytes` bytes owned by the calling thread, grown only when too small, for
+// kernels called without GemmArgs::xq (no allocation per call once warm).
+void* thread_acts_buffer(int64_t bytes);
+
 void gemm_ggml(const GemmArgs& a);
 // y[c] += Σ_i x[i] · W[row0 + i, c] with W dequantised row by row.
 void gemv_t_ggml(const GemvTArgs& a);

@@ -34,20 +34,21 @@ float dot(const float* x, const float* w, int64_t n) {
 void gemm_ggml(const GemmArgs& a) {
   const WeightMatrix& w = *a.w;
   const int64_t k = w.cols, rb = row_bytes(w);
-  std::vector<float> row(static_cast<size_t>(k));
+  thread_local std::vector<float> row, xr;  // the calling thread's, reused across calls
+  row.resize(static_cast<size_t>(k));
   const float* x = a.x;
   int64_t ldx = a.ldx;
-  std::vector<float> xr;
   if (a.precision == ActPrecision::kBF16) {
-    const int64_t group = ref::ggml_act_group(w.ggml);
-    xr.resize(static_cast<size_t>(a.m * k));
-    std::vector<int8_t> q(static_cast<size_t>(k));
-    std::vector<float> step(static_cast<size_t>(k / group));
-    std::vector<int32_t> bsum(static_cast<size_t>(k / 16));
-    for (int64_t i = 0; i < a.m; ++i) {
-      ref::quantize_acts_ggml(a.x + i * a.ldx, k, group, q.data(), step.data(), bsum.data());
-      for (int64_t c = 0; c < k; ++c) xr[i * k + c] = static_cast<float>(q[c]) * step[c / group];
+    const void* xq = a.xq;
+    if (xq == nullptr) {
+      void* buf = ref::thread_acts_buffer(ggml_acts_bytes(a.m, k));
+      ref::quantize_ggml(GgmlQuantizeArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .k = k, .type = w.ggml, .out = buf});
+      xq = buf;
     }
+    const ref::GgmlActs ac = ref::ggml_acts_view(const_cast<void*>(xq), a.m, k, w.ggml);
+    xr.resize(static_cast<size_t>(a.m * k));
+    for (int64_t i = 0; i < a.m; ++i)
+      for (int64_t c = 0; c < k; ++c) xr[i * k + c] = static_cast<float>(ac.q[i * k + c]) * ac.step[i * (k / ac.group) + c / ac.group];
     x = xr.data();
     ldx = k;
   }

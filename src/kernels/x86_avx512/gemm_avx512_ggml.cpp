@@ -3,18 +3,21 @@
 //
 // Legend: m activation rows, k = w.cols, n weight rows; a "block" is one ggml block of the weights,
 // a "super-block" one 256-column k-quant block.
-// ActPrecision::kBF16 — integer path: every activation row is quantised once per call with the
-// shared scalar rule (ref::quantize_acts_ggml: per 32 columns for Q8_0/Q4_0, per 256 for the
-// k-quants); then each weight row is decoded in registers to 64 byte codes at a time and multiplied
-// by up to kMaxMR activation rows with vpdpbusd (u8 × s8 → i32):
-//   Q8_0 / Q4_0: signed codes; vpdpbusd wants the unsigned side non-negative, so it gets |w| and the
-//     activations take w's sign (|w|·sign(w)·x = w·x exactly; −128 works as u8 128). One float
-//     scale d_w·step_x per 32-column block.
-//   Q4_K: unsigned nibbles q (x = d·sc·q − dmin·m); the 6-bit sub-block scales multiply the i32 dot
-//     products (vpmulld), so one super-block needs one float FMA; the min term is dmin·Σ m·Σxq,
-//     from per-32 activation code sums.
-//   Q6_K: unsigned 6-bit q (x = d·sc·(q − 32)); as Q4_K with 16-column sub-blocks, and the offset
-//     term 32·Σ sc·Σxq from per-16 code sums.
+// ActPrecision::kBF16 — integer path: the activation rows are quantised once per product
+// (quantize_ggml_vnni, bit-identical to ref::quantize_ggml; linear() shares one quantisation among
+// the tasks of a product through GemmArgs::xq); then each weight row is decoded in registers to 64
+// unsigned byte codes at a time, in natural column order, and multiplied by up to kMaxMR activation
+// rows with vpdpbusd (u8 × s8 → i32). Decode is memory-bound only if this runs well above the
+// per-core DRAM rate, so the per-block float work is kept to a convert and an FMA per 64 columns:
+//   Q8_0 / Q4_0: codes w + 128 (XOR 0x80) / nibbles w + 8; the offset comes back once per row as
+//     offset·Σ_b d_b·step_b·Σxq_b (a 16-block vector FMA against the activations' step·bsum32).
+//     Per 16 blocks the f16 scales become one vector d·step; a permute spreads it over the lanes.
+//   Q4_K: 32 nibble bytes broadcast to both halves, the upper half shifted by 4: 64 columns (two
+//     sub-blocks) in order. vpmaddubsw makes i16 pairs, vpdpwssd multiplies them by the 6-bit
+//     scales into i32, so one super-block needs one float FMA; the min term is dmin·Σ m·Σxq
+//     (vpmaddwd against per-32 activation code sums).
+//   Q6_K: unsigned 6-bit q (x = d·sc·(q − 32)); as Q4_K with 16-column sub-blocks, the offset term
+//     32·Σ sc·Σxq from per-16 code sums.
 // Decode (m = 1) streams one weight row at a time; prefill reuses each decoded block for kMaxMR rows.
 #include <immintrin.h>
 
@@ -24,6 +27,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/ref/ggml_gemm.h"
+#include "kernels/ref/group_quant.h"
 #include "kernels/variants.h"
 #include "kernels/x86_avx512/avx512_convert.h"
 
@@ -32,109 +36,32 @@ namespace {
 
 constexpr int kMaxMR = 4;
 
-float f16_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
-
-// All m activation rows, quantised. Q4_K rows are stored reordered per 128 columns as
-// [0:32, 64:96, 32:64, 96:128] so the low and high nibbles of one 64-byte weight load (sub-blocks
-// 2h/2h+2 and 2h+1/2h+3) meet contiguous activations; sums stay in natural order.
-struct Acts {
-  int64_t k = 0, group = 0;
-  std::vector<int8_t> q;        // [m, k]
-  std::vector<float> step;      // [m, k / group]
-  std::vector<int32_t> bsum16;  // [m, k / 16]
-  std::vector<int32_t> bsum32;  // [m, k / 32]
-};
-
-Acts quantize_all(const GemmArgs& a) {
-  Acts ac;
-  const GgmlQuant t = a.w->ggml;
-  ac.k = a.w->cols;
-  ac.group = ref::ggml_act_group(t);
-  const int64_t k = ac.k;
-  ac.q.resize(static_cast<size_t>(a.m * k));
-  ac.step.resize(static_cast<size_t>(a.m * (k / ac.group)));
-  ac.bsum16.resize(static_cast<size_t>(a.m * (k / 16)));
-  ac.bsum32.resize(static_cast<size_t>(a.m * (k / 32)));
-  std::vector<int8_t> nat(static_cast<size_t>(k));
-  for (int64_t i = 0; i < a.m; ++i) {
-    ref::quantize_acts_ggml(a.x + i * a.ldx, k, ac.group, nat.data(), ac.step.data() + i * (k / ac.group),
-                            ac.bsum16.data() + i * (k / 16));
-    for (int64_t b = 0; b < k / 32; ++b)
-      ac.bsum32[i * (k / 32) + b] = ac.bsum16[i * (k / 16) + 2 * b] + ac.bsum16[i * (k / 16) + 2 * b + 1];
-    int8_t* dst = ac.q.data() + i * k;
-    if (t != GgmlQuant::kQ4_K) {
-      std::copy(nat.begin(), nat.end(), dst);
-      continue;
+// One activation row: codes, per-group steps and per-16 code sums exactly as
+// ref::quantize_acts_ggml computes them (same scalar multiplier, round-to-nearest-even convert).
+void quantize_row(const float* x, int64_t k, int64_t group, int8_t* q, float* step, int32_t* bsum16) {
+  for (int64_t g0 = 0; g0 < k; g0 += group) {
+    __m512 mx = _mm512_setzero_ps();
+    // max(|x|, mx) keeps mx when |x| is NaN, as std::max(amax, |x|) does in the reference.
+    for (int64_t c = g0; c < g0 + group; c += 16) mx = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + c)), mx);
+    const float amax = _mm512_reduce_max_ps(mx);
+    const __m512 mul = _mm512_set1_ps(ref::act_quant_mul(amax));
+    step[g0 / group] = ref::act_quant_step(amax);
+    for (int64_t c = g0; c < g0 + group; c += 16) {
+      const __m512i qi = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + c), mul));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + c), _mm512_cvtepi32_epi8(qi));
+      bsum16[c / 16] = _mm512_reduce_add_epi32(qi);
     }
-    static constexpr int kSrc[4] = {0, 64, 32, 96};  // source offset of each 32-column piece
-    for (int64_t c = 0; c < k; c += 128)
-      for (int p = 0; p < 4; ++p) std::memcpy(dst + c + 32 * p, nat.data() + c + kSrc[p], 32);
   }
-  return ac;
 }
 
 // One weight row against activation rows i0 .. i0+MR-1.
 struct RowJob {
   const uint8_t* row;
   int64_t nblocks;  // ggml blocks in the row
-  const Acts* ac;
+  const ref::GgmlActs* ac;
   int64_t i0;
   float* out;  // [MR]
 };
-
-inline __m512 two_scales(float s0, float s1) {
-  // insertf64x4 (AVX-512F) instead of insertf32x8, which would need AVX-512DQ.
-  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(s0)), _mm256_castps_pd(_mm256_set1_ps(s1)), 1));
-}
-
-// Q8_0 and Q4_0: two 32-column blocks per 512-bit register. kQ4: nibbles − 8, low nibbles are
-// columns 0-15 of the block and high nibbles 16-31 (ggml order), rebuilt into natural order.
-template <bool kQ4, int MR>
-void row_32(const RowJob& jb) {
-  constexpr int64_t kBytes = kQ4 ? 18 : 34;
-  const int64_t k = jb.ac->k, G = k / 32;
-  __m512 acc[MR];
-  RADSEEK_UNROLL
-  for (int i = 0; i < MR; ++i) acc[i] = _mm512_setzero_ps();
-  for (int64_t b = 0; b < jb.nblocks; b += 2) {
-    const bool two = b + 1 < jb.nblocks;
-    const uint8_t* p0 = jb.row + b * kBytes;
-    __m256i c0, c1 = _mm256_setzero_si256();
-    if (kQ4) {
-      const __m128i nib = _mm_set1_epi8(0x0f);
-      const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 2));
-      c0 = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q0, 4), nib), _mm_and_si128(q0, nib));
-      if (two) {
-        const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + kBytes + 2));
-        c1 = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q1, 4), nib), _mm_and_si128(q1, nib));
-      }
-    } else {
-      c0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 2));
-      if (two) c1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + kBytes + 2));
-    }
-    __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(c0), c1, 1);
-    if (kQ4) w = _mm512_sub_epi8(w, _mm512_set1_epi8(8));
-    const __m512i aw = _mm512_abs_epi8(w);
-    const __mmask64 neg = _mm512_movepi8_mask(w);
-    const __mmask64 lanes = two ? ~__mmask64{0} : 0xffffffffull;
-    const float d0 = f16_at(p0), d1 = two ? f16_at(p0 + kBytes) : 0.0f;
-    RADSEEK_UNROLL
-    for (int i = 0; i < MR; ++i) {
-      const int8_t* xq = jb.ac->q.data() + (jb.i0 + i) * k + b * 32;
-      const float* st = jb.ac->step.data() + (jb.i0 + i) * G + b;
-      const __m512i x = _mm512_maskz_loadu_epi8(lanes, xq);
-      const __m512i xs = _mm512_mask_sub_epi8(x, neg, _mm512_setzero_si512(), x);
-      const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), aw, xs);
-      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), two_scales(d0 * st[0], two ? d1 * st[1] : 0.0f), acc[i]);
-    }
-  }
-  RADSEEK_UNROLL
-  for (int i = 0; i < MR; ++i) jb.out[i] = _mm512_reduce_add_ps(acc[i]);
-}
 
 // Lanes 0-7 take index a, lanes 8-15 index b (the two 32-column halves of a 64-byte load).
 inline __m512i halves(int a, int b) {
@@ -146,8 +73,96 @@ inline __m512i quarters(int first) {
                           _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
 }
 
+inline float hsum256(__m256 v) {
+  const __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 m2 = _mm_add_ps(m4, _mm_movehl_ps(m4, m4));
+  return _mm_cvtss_f32(_mm_add_ss(m2, _mm_shuffle_ps(m2, m2, 1)));
+}
+
+// The unsigned codes of blocks b and b+1 (b+1 only if `two`) as 64 bytes in column order.
+// Q8_0: w + 128. Q4_0: the 16 bytes of a block broadcast to two 128-bit lanes, the second shifted
+// by 4 (low nibbles are columns 0-15, high 16-31).
+template <bool kQ4>
+inline __m512i pair_codes(const uint8_t* p0, bool two) {
+  if (kQ4) {
+    const __m512i shift = _mm512_set_epi64(0x0004000400040004, 0x0004000400040004, 0, 0, 0x0004000400040004,
+                                           0x0004000400040004, 0, 0);
+    __m512i raw = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 2)));
+    const __m128i q1 = two ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 18 + 2)) : _mm_setzero_si128();
+    raw = _mm512_mask_broadcast_i32x4(raw, 0xff00, q1);
+    return _mm512_and_si512(_mm512_srlv_epi16(raw, shift), _mm512_set1_epi8(0x0f));
+  }
+  const __m256i c0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 2));
+  const __m256i c1 = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 34 + 2)) : _mm256_setzero_si256();
+  return _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(c0), c1, 1), _mm512_set1_epi8(static_cast<char>(0x80)));
+}
+
+// Pairs of blocks b0 .. b0+nb-1 of one chunk against MR activation rows; kFull: nb = 16, so the
+// loop unrolls with constant permute indices and no odd-block checks. Two accumulators per row
+// alternate so the FMA chain does not bound the loop.
+template <bool kQ4, int MR, bool kFull>
+inline void chunk_32(const uint8_t* chunk, int nb, const int8_t* const* xrow, const __m512* ds, __m512 (*acc)[2]) {
+  constexpr int64_t kBytes = kQ4 ? 18 : 34;
+  const int n = kFull ? 16 : nb;
+  RADSEEK_UNROLL
+  for (int b = 0; b < n; b += 2) {
+    const bool two = kFull || b + 1 < n;
+    const __m512i codes = pair_codes<kQ4>(chunk + b * kBytes, two);
+    const __mmask64 lanes = two ? ~__mmask64{0} : 0xffffffffull;
+    const __m512i idx = halves(b, b + 1);
+    RADSEEK_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const __m512i x = _mm512_maskz_loadu_epi8(lanes, xrow[i] + b * 32);
+      const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, x);
+      acc[i][(b / 2) & 1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(idx, ds[i]), acc[i][(b / 2) & 1]);
+    }
+  }
+}
+
+// Q8_0 and Q4_0, 16 blocks (512 columns) per chunk: the chunk's f16 scales become one f32 vector,
+// multiplied by each activation row's steps; per pair of blocks a permute spreads that row's two
+// scale products over the dot product's lanes.
+template <bool kQ4, int MR>
+void row_32(const RowJob& jb) {
+  constexpr int64_t kBytes = kQ4 ? 18 : 34;
+  constexpr float kOffset = kQ4 ? 8.0f : 128.0f;
+  const ref::GgmlActs& ac = *jb.ac;
+  const int64_t k = ac.k, G = k / 32;
+  __m512 acc[MR][2], corr[MR];
+  RADSEEK_UNROLL
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = corr[i] = _mm512_setzero_ps();
+  for (int64_t b0 = 0; b0 < jb.nblocks; b0 += 16) {
+    const int nb = static_cast<int>(std::min<int64_t>(16, jb.nblocks - b0));
+    const uint8_t* chunk = jb.row + b0 * kBytes;
+    const __mmask16 live = static_cast<__mmask16>(nb == 16 ? 0xffff : (1u << nb) - 1u);
+    // The 16 f16 scales (first bytes of each block), gathered as dwords; dead lanes read nothing.
+    const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32(static_cast<int>(kBytes)));
+    const __m512i dword = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, chunk, 1);
+    const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dword));
+    __m512 ds[MR];
+    const int8_t* xrow[MR];
+    RADSEEK_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const int64_t at = (jb.i0 + i) * G + b0;
+      ds[i] = _mm512_mul_ps(dw, _mm512_maskz_loadu_ps(live, ac.step + at));
+      corr[i] = _mm512_fmadd_ps(dw, _mm512_maskz_loadu_ps(live, ac.step_bsum32 + at), corr[i]);
+      xrow[i] = ac.q + (jb.i0 + i) * k + b0 * 32;
+    }
+    if (nb == 16) {
+      chunk_32<kQ4, MR, true>(chunk, nb, xrow, ds, acc);
+    } else {
+      chunk_32<kQ4, MR, false>(chunk, nb, xrow, ds, acc);
+    }
+  }
+  RADSEEK_UNROLL
+  for (int i = 0; i < MR; ++i)
+    jb.out[i] = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1])) - kOffset * _mm512_reduce_add_ps(corr[i]);
+}
+
 // ggml's 12-byte Q4_K scale/min packing unpacked into 8 scale bytes then 8 min bytes (ggml's
-// utmp/kmask sequence, equivalent to ref::unpack_scale_min_k4 for j = 0..7).
+// utmp/kmask sequence, equivalent to ref::unpack_scale_min_k4 for j = 0..7): a handful of scalar
+// ALU operations per super-block, off the vector ports that bound this loop.
 inline void unpack_k4_scales(const uint8_t* packed, uint32_t u[4]) {
   constexpr uint32_t kMask1 = 0x3f3f3f3f, kMask2 = 0x0f0f0f0f, kMask3 = 0x03030303;
   std::memcpy(u, packed, 12);
@@ -158,54 +173,55 @@ inline void unpack_k4_scales(const uint8_t* packed, uint32_t u[4]) {
   u[0] &= kMask1;
 }
 
-// Q4_K: per super-block (144 bytes: f16 d, f16 dmin, 12 scale bytes, 128 nibble bytes) two 64-byte
-// loads; load h holds sub-blocks 4h, 4h+2 (low nibbles) and 4h+1, 4h+3 (high nibbles).
+// Q4_K: per super-block (144 bytes: f16 d, f16 dmin, 12 scale bytes, 128 nibble bytes) four
+// 32-byte pieces; piece c holds sub-block 2c in its low nibbles and 2c+1 in its high nibbles.
 template <int MR>
 void row_q4_k(const RowJob& jb) {
-  const int64_t k = jb.ac->k, S = k / 256;
+  const ref::GgmlActs& ac = *jb.ac;
+  const int64_t k = ac.k, S = k / 256, G = k / 32;
   __m512 acc[MR];
   __m256 macc[MR];
   RADSEEK_UNROLL
   for (int i = 0; i < MR; ++i) acc[i] = _mm512_setzero_ps(), macc[i] = _mm256_setzero_ps();
   const __m512i nib = _mm512_set1_epi8(0x0f);
+  const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
   for (int64_t s = 0; s < jb.nblocks; ++s) {
     const uint8_t* p = jb.row + s * 144;
-    const float d = f16_at(p), dmin = f16_at(p + 2);
+    uint32_t dpair;
+    std::memcpy(&dpair, p, 4);
+    const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dpair)));  // d, dmin
     alignas(16) uint32_t u[4];
     unpack_k4_scales(p + 4, u);
-    const __m512i scz = _mm512_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(u)));
-    const __m256i mins = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(u + 2)));
-    __m512i lo[2], hi[2], slo[2], shi[2];
+    const __m512i scm = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(u)));
+    const __m256i mins = _mm512_extracti64x4_epi64(scm, 1);
+    const __m512i scm16 = _mm512_or_si512(scm, _mm512_slli_epi32(scm, 16));  // each scale in both i16 halves
+    __m512i codes[4], sc[4];
     RADSEEK_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      const __m512i raw = _mm512_loadu_si512(p + 16 + 64 * h);
-      lo[h] = _mm512_and_si512(raw, nib);
-      hi[h] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nib);
-      slo[h] = _mm512_permutexvar_epi32(halves(4 * h, 4 * h + 2), scz);
-      shi[h] = _mm512_permutexvar_epi32(halves(4 * h + 1, 4 * h + 3), scz);
+    for (int c = 0; c < 4; ++c) {
+      const __m512i raw = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 + 32 * c)));
+      codes[c] = _mm512_and_si512(_mm512_srlv_epi16(raw, shift), nib);
+      sc[c] = _mm512_permutexvar_epi32(halves(2 * c, 2 * c + 1), scm16);
     }
     RADSEEK_UNROLL
     for (int i = 0; i < MR; ++i) {
-      const int8_t* xq = jb.ac->q.data() + (jb.i0 + i) * k + s * 256;
-      __m512i isum = _mm512_setzero_si512();
+      const int8_t* xq = ac.q + (jb.i0 + i) * k + s * 256;
+      // vpmaddubsw: pairs of nibble × int8 products, |·| ≤ 2·15·127 (no saturation); vpmaddwd /
+      // vpdpwssd scale them by the sub-block's scale into i32. Two chains: decode is latency-bound.
+      __m512i pairs[4];
       RADSEEK_UNROLL
-      for (int h = 0; h < 2; ++h) {
-        const __m512i dl = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[h], _mm512_loadu_si512(xq + 128 * h));
-        const __m512i dh = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[h], _mm512_loadu_si512(xq + 128 * h + 64));
-        isum = _mm512_add_epi32(isum, _mm512_add_epi32(_mm512_mullo_epi32(dl, slo[h]), _mm512_mullo_epi32(dh, shi[h])));
-      }
-      const float st = jb.ac->step[(jb.i0 + i) * S + s];
-      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * st), acc[i]);
-      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(jb.ac->bsum32.data() + (jb.i0 + i) * (k / 32) + s * 8));
-      macc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_mullo_epi32(mins, bs)), _mm256_set1_ps(dmin * st), macc[i]);
+      for (int c = 0; c < 4; ++c) pairs[c] = _mm512_maddubs_epi16(codes[c], _mm512_loadu_si512(xq + 64 * c));
+      const __m512i isum = _mm512_add_epi32(_mm512_dpwssd_epi32(_mm512_madd_epi16(pairs[0], sc[0]), pairs[2], sc[2]),
+                                            _mm512_dpwssd_epi32(_mm512_madd_epi16(pairs[1], sc[1]), pairs[3], sc[3]));
+      const __m128 dst = _mm_mul_ps(dd, _mm_set1_ps(ac.step[(jb.i0 + i) * S + s]));  // d·step, dmin·step
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_broadcastss_ps(dst), acc[i]);
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ac.bsum32 + (jb.i0 + i) * G + s * 8));
+      // |Σxq| over 32 columns ≤ 4064 fits the low 16 bits; the mins' high halves are 0.
+      macc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mins, bs)),
+                                _mm256_permutevar8x32_ps(_mm256_castps128_ps256(dst), _mm256_set1_epi32(1)), macc[i]);
     }
   }
   RADSEEK_UNROLL
-  for (int i = 0; i < MR; ++i) {
-    const __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(macc[i]), _mm256_extractf128_ps(macc[i], 1));
-    const __m128 m2 = _mm_add_ps(m4, _mm_movehl_ps(m4, m4));
-    jb.out[i] = _mm512_reduce_add_ps(acc[i]) - _mm_cvtss_f32(_mm_add_ss(m2, _mm_shuffle_ps(m2, m2, 1)));
-  }
+  for (int i = 0; i < MR; ++i) jb.out[i] = _mm512_reduce_add_ps(acc[i]) - hsum256(macc[i]);
 }
 
 // Q6_K: per super-block (210 bytes: ql[128], qh[64], i8 scales[16], f16 d) and half (128 columns)
@@ -213,15 +229,20 @@ void row_q4_k(const RowJob& jb) {
 // (high nibbles + qh bits 4-7) of the half in natural order.
 template <int MR>
 void row_q6_k(const RowJob& jb) {
-  const int64_t k = jb.ac->k, S = k / 256;
+  const ref::GgmlActs& ac = *jb.ac;
+  const int64_t k = ac.k, S = k / 256;
   __m512 acc[MR], cacc[MR];
   RADSEEK_UNROLL
   for (int i = 0; i < MR; ++i) acc[i] = cacc[i] = _mm512_setzero_ps();
   const __m512i nib = _mm512_set1_epi8(0x0f), two = _mm512_set1_epi8(3);
   for (int64_t s = 0; s < jb.nblocks; ++s) {
     const uint8_t* p = jb.row + s * 210;
-    const float d = f16_at(p + 208);
-    const __m512i scz = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 192)));
+    const float d = _cvtsh_ss(static_cast<uint16_t>(p[208] | (p[209] << 8)));
+    // Signed scales as 16-bit values with zero high halves (vpmaddwd against code sums), and in both
+    // halves (vpdpwssd against vpmaddubsw pairs).
+    const __m512i scz = _mm512_and_si512(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 192))),
+                                         _mm512_set1_epi32(0xffff));
+    const __m512i scz16 = _mm512_or_si512(scz, _mm512_slli_epi32(scz, 16));
     __m512i z[4], sc[4];  // columns 64·c .. 64·c + 63 of the super-block
     RADSEEK_UNROLL
     for (int half = 0; half < 2; ++half) {
@@ -232,22 +253,22 @@ void row_q6_k(const RowJob& jb) {
       z[2 * half] = _mm512_or_si512(_mm512_and_si512(ab, nib), _mm512_slli_epi16(_mm512_and_si512(h01, two), 4));
       z[2 * half + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ab, 4), nib),
                                         _mm512_slli_epi16(_mm512_and_si512(h23, two), 4));
-      sc[2 * half] = _mm512_permutexvar_epi32(quarters(8 * half), scz);
-      sc[2 * half + 1] = _mm512_permutexvar_epi32(quarters(8 * half + 4), scz);
+      sc[2 * half] = _mm512_permutexvar_epi32(quarters(8 * half), scz16);
+      sc[2 * half + 1] = _mm512_permutexvar_epi32(quarters(8 * half + 4), scz16);
     }
     RADSEEK_UNROLL
     for (int i = 0; i < MR; ++i) {
-      const int8_t* xq = jb.ac->q.data() + (jb.i0 + i) * k + s * 256;
-      __m512i isum = _mm512_setzero_si512();
+      const int8_t* xq = ac.q + (jb.i0 + i) * k + s * 256;
+      // Pairs of 6-bit × int8 products, |·| ≤ 2·63·127 (no saturation), scaled into i32; two chains.
+      __m512i pairs[4];
       RADSEEK_UNROLL
-      for (int c = 0; c < 4; ++c) {
-        const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), z[c], _mm512_loadu_si512(xq + 64 * c));
-        isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(dot, sc[c]));
-      }
-      const float st = jb.ac->step[(jb.i0 + i) * S + s];
+      for (int c = 0; c < 4; ++c) pairs[c] = _mm512_maddubs_epi16(z[c], _mm512_loadu_si512(xq + 64 * c));
+      const __m512i isum = _mm512_add_epi32(_mm512_dpwssd_epi32(_mm512_madd_epi16(pairs[0], sc[0]), pairs[2], sc[2]),
+                                            _mm512_dpwssd_epi32(_mm512_madd_epi16(pairs[1], sc[1]), pairs[3], sc[3]));
+      const float st = ac.step[(jb.i0 + i) * S + s];
       acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * st), acc[i]);
-      const __m512i bs = _mm512_loadu_si512(jb.ac->bsum16.data() + (jb.i0 + i) * (k / 16) + s * 16);
-      cacc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_mullo_epi32(scz, bs)), _mm512_set1_ps(32.0f * d * st), cacc[i]);
+      const __m512i bs = _mm512_loadu_si512(ac.bsum16 + (jb.i0 + i) * (k / 16) + s * 16);
+      cacc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(scz, bs)), _mm512_set1_ps(32.0f * d * st), cacc[i]);
     }
   }
   RADSEEK_UNROLL
@@ -267,7 +288,13 @@ void row_any(GgmlQuant t, const RowJob& jb) {
 
 void gemm_int(const GemmArgs& a) {
   const WeightMatrix& w = *a.w;
-  const Acts ac = quantize_all(a);
+  const void* xq = a.xq;
+  if (xq == nullptr) {
+    void* buf = ref::thread_acts_buffer(ggml_acts_bytes(a.m, w.cols));
+    quantize_ggml_vnni(GgmlQuantizeArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .k = w.cols, .type = w.ggml, .out = buf});
+    xq = buf;
+  }
+  const ref::GgmlActs ac = ref::ggml_acts_view(const_cast<void*>(xq), a.m, w.cols, w.ggml);
   const int64_t rb = row_bytes(w), nblocks = w.cols / ggml_quant_info(w.ggml).block_elems;
   const auto* base = static_cast<const uint8_t*>(w.data);
   float out[kMaxMR];
@@ -297,25 +324,41 @@ float dot(const float* x, const float* w, int64_t n) {
 
 }  // namespace
 
+void quantize_ggml_vnni(const GgmlQuantizeArgs& a) {
+  const ref::GgmlActs v = ref::ggml_acts_view(a.out, a.m, a.k, a.type);
+  const int64_t k = a.k, G = k / 32;
+  for (int64_t i = 0; i < a.m; ++i) {
+    quantize_row(a.x + i * a.ldx, k, v.group, v.q + i * k, v.step + i * (k / v.group), v.bsum16 + i * (k / 16));
+    const int32_t* b16 = v.bsum16 + i * (k / 16);
+    for (int64_t b = 0; b < G; ++b) {
+      const int32_t s = b16[2 * b] + b16[2 * b + 1];
+      v.bsum32[i * G + b] = s;
+      v.step_bsum32[i * G + b] = v.group == 32 ? v.step[i * G + b] * static_cast<float>(s) : 0.0f;
+    }
+  }
+}
+
 // FP32 activations (and Q5_K): each weight row dequantised once by the scalar reference, then FMA
 // dot products with every activation row (kBF16: with the int8-rounded activations, code × step).
+// Buffers are the calling thread's, reused across calls.
 void gemm_ggml_dequant(const GemmArgs& a) {
   const WeightMatrix& w = *a.w;
   const int64_t k = w.cols, rb = row_bytes(w);
-  std::vector<float> row(static_cast<size_t>(k));
+  const bool int8 = a.precision == ActPrecision::kBF16;
+  thread_local std::vector<float> row, xr;
+  row.resize(static_cast<size_t>(k));
   const float* x = a.x;
   int64_t ldx = a.ldx;
-  std::vector<float> xr;
-  if (a.precision == ActPrecision::kBF16) {
-    const int64_t group = ref::ggml_act_group(w.ggml);
-    xr.resize(static_cast<size_t>(a.m * k));
-    std::vector<int8_t> q(static_cast<size_t>(k));
-    std::vector<float> step(static_cast<size_t>(k / group));
-    std::vector<int32_t> bsum(static_cast<size_t>(k / 16));
-    for (int64_t i = 0; i < a.m; ++i) {
-      ref::quantize_acts_ggml(a.x + i * a.ldx, k, group, q.data(), step.data(), bsum.data());
-      for (int64_t c = 0; c < k; ++c) xr[i * k + c] = static_cast<float>(q[c]) * step[c / group];
+  if (int8) {
+    const void* xq = a.xq;
+    if (xq == nullptr) {
+      void* buf = ref::thread_acts_buffer(ggml_acts_bytes(a.m, k));
+      quantize_ggml_vnni(GgmlQuantizeArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .k = k, .type = w.ggml, .out = buf});
+      xq = buf;
     }
+    const ref::GgmlActs ac = ref::ggml_acts_view(const_cast<void*>(xq), a.m, k, w.ggml);
+    xr.resize(static_cast<size_t>(a.m * k));
+    for (int64_t i = 0; i < a.m * k; ++i) xr[i] = static_cast<float>(ac.q[i]) * ac.step[(i / k) * (k / ac.group) + (i % k) / ac.group];
     x = xr.data();
     ldx = k;
   }
