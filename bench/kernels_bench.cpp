@@ -1,7 +1,10 @@
 // Kernel micro-benchmarks, single thread, per ISA level this CPU supports.
-//   Matvec/<isa>/<dtype>: y = W·x with m = 1 over a 512 MiB weight matrix (larger than any cache
-//     here), reported as weight bytes read per second — compare with ReadBandwidth, a plain
-//     dot_f32 over 512 MiB (the single-thread read limit this benchmark can reach).
+//   Matvec/<isa>/<dtype>[/bf16act]: y = W·x with m = 1 over a 512 MiB weight matrix (larger than any
+//     cache here), reported as weight bytes read per second — compare with ReadBandwidth, a plain
+//     dot_f32 over 512 MiB (the single-thread read limit this benchmark can reach). bf16act is the
+//     precision decode runs at (ActPrecision::kBF16), which has its own FP8 kernel. The argument is
+//     the matrix size in MiB: 512 measures streaming from memory, 1 (in L2) the kernel's own
+//     arithmetic rate — what it would reach with unlimited bandwidth.
 //   Matmul/<isa>/<dtype>/<precision>/m: prefill-shaped product, n = k = 2048, as FLOP/s (2·m·n·k).
 // Rates use the thread's CPU time (Google Benchmark's default), so a busy shared machine that
 // deschedules the benchmark does not read as a slow kernel.
@@ -10,6 +13,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -22,9 +26,16 @@ namespace {
 constexpr int64_t kBigBytes = int64_t{512} << 20;  // past the 260 MiB L3 of the target machine
 constexpr int64_t kMatvecK = 8192;
 
-// Weights with finite, varied values (FP8 codes cycle through all finite codes; NaN skipped).
+// Weights with finite, varied values. FP8 codes are normal values quantised as a checkpoint's are
+// (block maximum near 448), so subnormal codes are as rare as in real weights (their fix-up is slow).
 std::vector<uint8_t> make_weight_bytes(DType d, int64_t count) {
   std::vector<uint8_t> bytes(static_cast<size_t>(count) * dtype_size(d));
+  if (d == DType::kF8E4M3) {
+    std::mt19937 rng(12345);
+    std::normal_distribution<float> normal(0.0f, 448.0f / 4.5f);
+    for (int64_t i = 0; i < count; ++i) bytes[i] = f32_to_fp8_e4m3(normal(rng));
+    return bytes;
+  }
   uint32_t s = 12345;
   for (int64_t i = 0; i < count; ++i) {
     s = s * 1664525u + 1013904223u;
@@ -65,12 +76,14 @@ bool skip_unsupported(benchmark::State& state, Isa isa) {
   return true;
 }
 
-void matvec(benchmark::State& state, Isa isa, DType d) {
+void matvec(benchmark::State& state, Isa isa, DType d, ActPrecision prec) {
   if (skip_unsupported(state, isa)) return;
   const KernelTable t = make_kernel_table(isa);
-  const int64_t n = kBigBytes / (kMatvecK * static_cast<int64_t>(dtype_size(d)));
+  const int64_t bytes = state.range(0) << 20;
+  const int64_t n = bytes / (kMatvecK * static_cast<int64_t>(dtype_size(d)));
   Problem p = make_problem(d, 1, n, kMatvecK);
-  const GemmArgs a{.x = p.x.data(), .m = 1, .ldx = kMatvecK, .w = &p.w, .y = p.y.data(), .ldy = n, .n_begin = 0, .n_end = n};
+  const GemmArgs a{.x = p.x.data(), .m = 1, .ldx = kMatvecK, .w = &p.w, .y = p.y.data(), .ldy = n, .n_begin = 0,
+                   .n_end = n, .precision = prec};
   for (auto _ : state) {
     t.gemm(a);
     benchmark::DoNotOptimize(p.y.data());
@@ -108,7 +121,11 @@ void register_all() {
     for (DType d : {DType::kF32, DType::kBF16, DType::kF16, DType::kF8E4M3}) {
       if (isa == Isa::kScalar) continue;  // ~1 GB/s; not worth a 512 MiB pass per iteration
       const std::string name = std::string("Matvec/") + isa_name(isa) + "/" + std::string(dtype_name(d));
-      benchmark::RegisterBenchmark(name.c_str(), matvec, isa, d)->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(name.c_str(), matvec, isa, d, ActPrecision::kF32)
+          ->Unit(benchmark::kMillisecond)->Arg(kBigBytes >> 20)->Arg(1);
+      if (d == DType::kBF16 || d == DType::kF8E4M3)
+        benchmark::RegisterBenchmark((name + "/bf16act").c_str(), matvec, isa, d, ActPrecision::kBF16)
+            ->Unit(benchmark::kMillisecond)->Arg(kBigBytes >> 20)->Arg(1);
     }
   }
   for (Isa isa : isas) {

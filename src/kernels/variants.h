@@ -35,8 +35,14 @@ void gemm_f32_panels(const GemmArgs& a);
 // below it (BF16 37 vs 79 at m = 4), where converting a panel is not amortised.
 inline constexpr int64_t kMinPanelRows = 16;
 // Needs AVX512_BF16 too: as gemm, except kBF16 products with BF16/FP8 weights and 12 <= m < 16 use
-// vdpbf16ps (the only band where it measured faster than the FP32 kernels on this machine).
+// vdpbf16ps (the only band where it measured faster than the FP32 kernels on this machine), and so
+// does FP8 decode (m = 1, kBF16) through gemm_fp8_decode_bf16.
 void gemm_bf16(const GemmArgs& a);
+// Needs AVX512_BF16 too: decode (m = 1) with FP8 weights and kBF16 activations on vdpbf16ps, the
+// e4m3 codes turned into bf16 by two shifts and a mask. Returns false, computing nothing, for other
+// arguments and for the few it leaves to gemm (|x| ≥ 2^30 or NaN, k > 16384, FP8 scale blocks that
+// are not whole 64-column steps).
+bool gemm_fp8_decode_bf16(const GemmArgs& a);
 // Needs AVX512_VNNI too: Q8 / Q4 weights, vpdpbusd on int8 activations for kBF16, dequantised f32 for
 // kF32 (without VNNI the AVX-512 level keeps avx2::gemm_q).
 void gemm_q_vnni(const GemmArgs& a);

@@ -233,6 +233,53 @@ TEST_P(GemmTest, Fp8ConversionAllCodes) {
   }
 }
 
+// Decode (m = 1) at the model's FP8 shapes — k of 2048 (projections, experts' gate/up), 1408
+// (experts' down), 10944 (dense down), 512 (MLA's W_UV) — which the AVX512_BF16 level runs on its
+// vdpbf16ps decode kernel. Codes are uniform over all finite codes, so nearly every block holds
+// subnormal and zero codes and takes that kernel's exact fix-up too.
+TEST_P(GemmTest, Fp8DecodeModelShapesMatchReference) {
+  uint32_t seed = 500;
+  for (ActPrecision p : kPrecisions) {
+    check_shape(table_, Shape{DType::kF8E4M3, p, 1, 300, 2048, 3, 291}, ++seed);
+    check_shape(table_, Shape{DType::kF8E4M3, p, 1, 200, 1408, 0, 200}, ++seed);
+    check_shape(table_, Shape{DType::kF8E4M3, p, 1, 40, 10944, 5, 37}, ++seed);
+    check_shape(table_, Shape{DType::kF8E4M3, p, 1, 256, 512, 128, 256}, ++seed);
+    check_shape(table_, Shape{DType::kF8E4M3, p, 1, 33, 2000, 0, 33}, ++seed);  // ragged last block
+  }
+}
+
+// The decode kernels' edge cases against the reference: a NaN code makes its own row NaN and no
+// other; activations too large for vdpbf16ps's exponent trick (|x| ~ 2^40) and a NaN activation
+// must still give the reference's answer (the kernel hands those to the FP32 path).
+TEST_P(GemmTest, Fp8DecodeNanCodesAndExtremeActivations) {
+  const int64_t n = 24, k = 1024;
+  std::mt19937 rng(77);
+  Weights wt = make_weights(Shape{DType::kF8E4M3, ActPrecision::kBF16, 1, n, k, 0, n}, rng);
+  wt.bytes[5 * k + 700] = 0x7f;
+  wt.bytes[17 * k + 3] = 0xff;
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (const float x_scale : {1.0f, 0x1p40f, -1.0f}) {
+    SCOPED_TRACE("x scale " + std::to_string(x_scale));
+    std::vector<float> x(k);
+    for (float& v : x) v = normal(rng) * std::fabs(x_scale);
+    if (x_scale < 0) x[100] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> y(n), want(n);
+    GemmArgs a{.x = x.data(), .m = 1, .ldx = k, .w = &wt.w, .y = y.data(), .ldy = n, .n_begin = 0, .n_end = n,
+               .precision = ActPrecision::kBF16};
+    table_.gemm(a);
+    a.y = want.data();
+    reference_kernels().gemm(a);
+    for (int64_t j = 0; j < n; ++j) {
+      if (std::isnan(want[j])) {
+        EXPECT_TRUE(std::isnan(y[j])) << "row " << j;
+        continue;
+      }
+      a.y = y.data();
+      EXPECT_NEAR(y[j], want[j], kGemmTol * abs_sum(a, wt.w, 0, j)) << "row " << j;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, GemmTest, ::testing::ValuesIn(kFastLevels), level_name);
 
 // The AVX-512 level has a second gemm (vdpbf16ps) used only with AVX512_BF16; say so when absent.

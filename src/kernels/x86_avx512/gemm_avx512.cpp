@@ -151,8 +151,9 @@ inline void decode_fp8_step(const float* x, const uint8_t* const* wr, int64_t kk
   }
 }
 
-// Decode (m = 1) with FP8 weights, R rows: the path that must keep up with memory bandwidth, so the
-// block scale multiplies a per-block partial sum (as the reference does) instead of every weight.
+// Decode (m = 1) with FP8 weights, R rows: the block scale multiplies a per-block partial sum (as
+// the reference does) instead of every weight. With AVX512_BF16, kBF16 decode takes the cheaper
+// gemm_fp8_decode_bf16 instead; this serves kF32 and CPUs without it.
 // A NaN code anywhere in a row makes that row's result NaN, as x · NaN is NaN in the reference.
 template <bool kRoundX, int R>
 void decode_fp8(const Plan& p, int64_t j0) {

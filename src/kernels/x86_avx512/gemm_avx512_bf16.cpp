@@ -1,7 +1,8 @@
 // AVX512_BF16 gemm for ActPrecision::kBF16 with BF16 or FP8 weights and kMinPackedRows <= m <
 // kMinPanelRows: vdpbf16ps on packed chunks (layout in pack_avx512.h). Larger m goes to the f32
 // panels, which measured faster here (f32 FMA issues twice per cycle, vdpbf16ps about once per two);
-// everything else to the FP32 tile path.
+// FP8 decode (m = 1) to gemm_fp8_decode_bf16 (gemm_avx512_fp8_decode.cpp); everything else to the
+// FP32 tile path.
 //
 // Legend: m activation rows, k reduction length, n weight rows. Loop nest (outer to inner):
 //   i0c  kBlockRows activation rows, whose bf16 chunk ap[] stays in L1 across the whole n range;
@@ -119,6 +120,8 @@ void gemm_bf16(const GemmArgs& a) {
   const DType d = a.w->dtype;
   if (a.m >= kMinPanelRows) {
     gemm_f32_panels(a);
+  } else if (gemm_fp8_decode_bf16(a)) {
+    // m = 1, kBF16, FP8: done
   } else if (a.precision == ActPrecision::kBF16 && (d == DType::kBF16 || d == DType::kF8E4M3) && a.m >= kMinPackedRows) {
     gemm_packed(a);
   } else {
