@@ -457,10 +457,15 @@ void ConstrainedDecoder::pick_candidates(float* logits, int64_t remaining) {
     const std::string cand = text_ + std::string(*bytes);
     if (!o_.constraint->accepts_prefix(cand) || !fits(cand, remaining - 1)) continue;
     // A token may not jump over a decision: alternatives are chosen by decide(), with confidence.
-    bool crosses = false;
-    for (size_t k = 1; k < bytes->size() && !crosses; ++k)
-      crosses = !o_.constraint->choices(std::string_view(cand).substr(0, text_.size() + k)).empty();
-    if (crosses) continue;
+    size_t cross = 0;
+    for (size_t k = 1; k < bytes->size() && cross == 0; ++k)
+      if (!o_.constraint->choices(std::string_view(cand).substr(0, text_.size() + k)).empty()) cross = k;
+    if (cross > 0) {
+      // Unless it is the model's own best way forward: then decide there, among the tokens that
+      // write the forced bytes and each alternative's start together, as training text did.
+      if (allowed.empty() && decide_across(std::string(bytes->substr(0, cross)), logits, remaining)) return;
+      continue;
+    }
     allowed.push_back(id);
     if (o_.first_acceptable_only) break;
   }
@@ -469,6 +474,41 @@ void ConstrainedDecoder::pick_candidates(float* logits, int64_t remaining) {
     ++forced_steps_;
   }
   keep_only(logits, allowed);
+}
+
+// BPE merges a short forced run with what follows ("<answer" then ">D", not ">" then "D"), so a
+// decoder that stops at every decision point would hand the model a split it never saw and read its
+// choice from the wrong distribution. Here the decision happens one token early: each alternative's
+// first token is the one that spells `forced` + its start; when every alternative has such a token,
+// the choice is made among them (recorded at the decision point, the bytes after `forced`).
+bool ConstrainedDecoder::decide_across(const std::string& forced, float* logits, int64_t remaining) {
+  const std::string at = text_ + forced;
+  const std::vector<std::string> choices = o_.constraint->choices(at);
+  if (choices.size() < 2) return false;
+  Decision d{.pos = at.size(), .choices = choices, .token_bytes = {}, .group_probability = {}, .group_size = {}};
+  std::vector<int32_t> tokens, allowed;
+  for (const std::string& c : choices) {
+    const int32_t t = first_token(forced + c);
+    const std::string bytes(o_.tokenizer->token_bytes(t).value_or(""));
+    if (bytes.size() <= forced.size() || bytes.compare(0, forced.size(), forced) != 0) return false;
+    tokens.push_back(t);
+    d.token_bytes.push_back(bytes.substr(forced.size()));
+    if (fits(text_ + bytes, remaining - 1) && std::find(allowed.begin(), allowed.end(), t) == allowed.end())
+      allowed.push_back(t);
+  }
+  if (allowed.empty()) return false;
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int32_t t : allowed) mx = std::max(mx, logits[t]);
+  double z = 0.0;
+  for (int32_t t : allowed) z += std::exp(static_cast<double>(logits[t]) - mx);
+  for (size_t i = 0; i < choices.size(); ++i) {
+    const bool on = std::find(allowed.begin(), allowed.end(), tokens[i]) != allowed.end();
+    d.group_probability.push_back(on ? std::exp(static_cast<double>(logits[tokens[i]]) - mx) / z : 0.0);
+    d.group_size.push_back(static_cast<int>(std::count(tokens.begin(), tokens.end(), tokens[i])));
+  }
+  decisions_.push_back(std::move(d));
+  keep_only(logits, allowed);
+  return true;
 }
 
 // First token of the cheapest completion, cut before the next decision so forcing never decides.

@@ -149,6 +149,7 @@ class ConstrainedDecoder {
   void decide(const std::vector<std::string>& all_choices, float* logits, int64_t remaining);
   std::vector<std::string> still_open(const std::vector<std::string>& choices) const;
   void pick_candidates(float* logits, int64_t remaining);
+  bool decide_across(const std::string& forced, float* logits, int64_t remaining);
   int32_t fallback_token() const;
   int32_t first_token(const std::string& s) const;
   bool fits(std::string_view candidate_text, int64_t remaining_after) const;

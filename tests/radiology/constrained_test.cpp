@@ -131,6 +131,50 @@ TEST(Constrained, SharedFirstTokensAreDecidedInTwoSteps) {
   EXPECT_NEAR(p[0] + p[1] + p[2] + p[3], 1.0, 1e-9);
 }
 
+// BPE merges the forced ">" with the letter after it (">B", as in training text). When such a merged
+// token is the model's best way forward, the decision is taken there, among ">A", ">B", ">C", with
+// their restricted softmax as the confidence — not after a lone ">" the model never saw.
+TEST(Constrained, DecidesAcrossAMergedTokenLikeTrainingText) {
+  int n = 0;
+  auto json = tiny_tokenizer_json({"<answer", ">A", ">B", ">C", "</answer>"}, &n);
+  json["pre_tokenizer"]["use_regex"] = false;  // one pre-token, so the merges cross "<answer>" and the letter
+  auto tok = tokenizer::Tokenizer::from_json(json.dump(), "", "merged");
+  ASSERT_TRUE(tok.ok()) << tok.error().message;
+  auto id = [&](const std::string& s) {
+    auto ids = tok->encode(s, {.add_bos = false});
+    EXPECT_TRUE(ids.ok() && ids->size() == 1u) << s;
+    return ids.ok() ? ids->front() : 0;
+  };
+  const int32_t gt = id(">"), a = id(">A"), b = id(">B"), c = id(">C"), open = id("<answer");
+  const FormatConstraint mc = one_of({.options = {"A", "B", "C"}, .prefix = "<answer>", .suffix = "</answer>"});
+  const int64_t vocab = n;
+  ConstrainedDecoder dec({.constraint = &mc, .tokenizer = &*tok, .vocab_size = vocab, .first_acceptable_only = true});
+  std::vector<int32_t> ids;
+  std::vector<float> logits(vocab);
+  for (int step = 0; step < 20 && !dec.complete(); ++step) {
+    std::fill(logits.begin(), logits.end(), 0.0f);
+    logits[open] = 5.0f;
+    logits[gt] = 2.0f;  // a lone ">" is possible, but the merged tokens are likelier
+    logits[a] = 1.0f;
+    logits[b] = 4.0f;
+    logits[c] = 3.0f;
+    dec.apply(ids, logits.data());
+    const int32_t pick = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    ids.push_back(pick);
+    dec.observe(pick);
+  }
+  EXPECT_EQ(dec.text(), "<answer>B</answer>");
+  ASSERT_GE(ids.size(), 2u);
+  EXPECT_EQ(ids[1], b) << "the letter came with its '>'";
+  ASSERT_EQ(dec.decisions().size(), 1u);
+  EXPECT_EQ(dec.decisions()[0].pos, 8u);
+  const double z = std::exp(1.0) + std::exp(4.0) + std::exp(3.0);
+  const auto p = option_probabilities(dec.decisions(), dec.text(), 8, {"A", "B", "C"});
+  EXPECT_NEAR(p[0], std::exp(1.0) / z, 1e-9);
+  EXPECT_NEAR(p[1], std::exp(4.0) / z, 1e-9);
+  EXPECT_NEAR(p[2], std::exp(3.0) / z, 1e-9);
+}
+
 TEST(Constrained, AlwaysParsesOnRandomWeightModels) {
   const std::string base = (std::filesystem::temp_directory_path() / ("radseek_constrained_" + std::to_string(::getpid()))).string();
   for (uint64_t seed : {3u, 11u}) {
