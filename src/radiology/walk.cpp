@@ -117,7 +117,7 @@ engine::FormatNode walk_format(const LabelSet& labels, const WalkPlan& plan) {
 }
 
 std::string mc_walk_choice(std::string_view letter, std::string_view option) {
-  return std::string(option) + " (" + std::string(letter) + ").";
+  return " " + std::string(option) + " (" + std::string(letter) + ").";
 }
 
 engine::FormatConstraint mc_walk_constraint(const std::vector<std::pair<std::string, std::string>>& options,

@@ -26,8 +26,9 @@ namespace radseek::radiology {
 
 inline constexpr std::string_view kWalkNothing = "nothing on the list";
 inline constexpr std::string_view kWalkClosing = "Every other finding is not mentioned.";
-// Multiple choice closes its walk with the chosen option: "So the answer is <option> (<letter>).\n".
-inline constexpr std::string_view kMcWalkClosing = "So the answer is ";
+// Multiple choice closes its walk with the chosen option: "So the answer is <option> (<letter>).\n"
+// (the space before the option belongs to the choice, as a verdict's does: see walk_verdicts).
+inline constexpr std::string_view kMcWalkClosing = "So the answer is";
 
 struct WalkPlan {
   std::vector<std::string> sentences;  // verbatim, in report order
@@ -47,12 +48,12 @@ engine::FormatNode walk_format(const LabelSet& labels, const WalkPlan& plan);  /
 
 // The multiple-choice walk: the same sentence lines, verdicts over the options' names
 // (" nothing on the list", " <option>: present|absent|uncertain"), then kMcWalkClosing and one of
-// "<option> (<letter>).\n" — the model picks the option after walking the report.
+// " <option> (<letter>).\n" — the model picks the option after walking the report.
 // options: (letter, text) pairs as in ReportRecord::options.
 engine::FormatConstraint mc_walk_constraint(const std::vector<std::pair<std::string, std::string>>& options,
                                             const WalkPlan& plan);
 
-// The closing of an MC walk for one option: "<option> (<letter>)." (the line break follows).
+// The closing of an MC walk for one option: " <option> (<letter>)." (the line break follows).
 std::string mc_walk_choice(std::string_view letter, std::string_view option);
 
 // The report-level labels a walk states, aggregated over its lines the way mention-level labelers
