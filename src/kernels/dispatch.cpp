@@ -92,6 +92,7 @@ KernelTable make_kernel_table(Isa isa) {
     t.gemv_t = avx2::gemv_t;
     t.gemm_q = avx2::gemm_q;
     t.gemm_ggml = avx2::gemm_ggml;
+    t.quantize_ggml = avx2::quantize_ggml;
     t.dot_f32 = avx2::dot_f32;
     t.axpy_f32 = avx2::axpy_f32;
     t.rmsnorm_f32 = avx2::rmsnorm_f32;

@@ -14,8 +14,11 @@ namespace avx2 {
 void gemm(const GemmArgs& a);
 // Q8 / Q4 weights: int8 activations with vpmaddubsw for kBF16, dequantised f32 for kF32.
 void gemm_q(const GemmArgs& a);
-// ggml block weights (GGUF): rows dequantised by the reference, FMA dot products.
+// ggml block weights (GGUF): kBF16 with Q8_0/Q4_0/Q4_K/Q6_K on int8 activations (vpmaddubsw), the
+// rest with rows dequantised by the reference and FMA dot products.
 void gemm_ggml(const GemmArgs& a);
+// KernelTable::quantize_ggml, bit-identical to ref::quantize_ggml.
+void quantize_ggml(const GgmlQuantizeArgs& a);
 void gemv_t(const GemvTArgs& a);
 float dot_f32(const float* a, const float* b, int64_t n);
 void axpy_f32(float alpha, const float* x, float* y, int64_t n);
