@@ -97,7 +97,12 @@ Expected<GenerateResult> Engine::generate_speculative(Session& s, std::span<cons
     const int32_t x1 = sample(logits2.data());
     if (x1 == guess) {
       ++r.accepted;
-      if (!out.emit(guess)) break;
+      if (!out.emit(guess)) {
+        // As plain generate leaves it: the last emitted token is not in the cache (a caller that
+        // continues, like classify's answer phase after its reasoning, feeds it next).
+        s.cache().set_length(s.length() - 1);
+        break;
+      }
       const int32_t x2 = sample(logits2.data() + V);
       if (!out.emit(x2)) break;
       const int32_t toks[2] = {guess, x2};

@@ -211,6 +211,33 @@ TEST(MtpSpeculation, NgramDraftsAreAcceptedAndChangeNothing) {
   EXPECT_EQ(b.length(), a.length());
 }
 
+// Stopped by the caller after any token (classify stops when its format is complete, then feeds
+// the next phase): the cache then holds what plain decoding's would — the last emitted token not
+// yet fed — whether that token was an accepted draft or a verified one.
+TEST(MtpSpeculation, StoppingAfterAnyTokenLeavesTheCacheAsPlainDecodingDoes) {
+  auto e = engine::Engine::load({.model_dir = std::string(RADSEEK_TEST_DATA) + "/golden/v2lite_bf16", .threads = 2});
+  ASSERT_TRUE(e.ok());
+  const std::vector<int32_t> prompt = {0, 17, 301, 5, 17, 301, 5, 17};
+  int64_t accepted = 0;
+  for (int stop_after = 1; stop_after <= 24; ++stop_after) {
+    engine::GenerateParams p;
+    p.max_new_tokens = 60;
+    p.ignore_eos = true;
+    int n = 0;
+    p.on_token = [&](int32_t) { return ++n < stop_after; };
+    engine::Session a((*e)->model(), 80), b((*e)->model(), 80);
+    auto plain = (*e)->generate(a, prompt, p);
+    n = 0;
+    p.speculation = engine::GenerateParams::Speculation::kNgram;
+    auto spec = (*e)->generate(b, prompt, p);
+    ASSERT_TRUE(plain.ok() && spec.ok());
+    EXPECT_EQ(spec->ids, plain->ids) << stop_after;
+    EXPECT_EQ(b.length(), a.length()) << "stopped after " << stop_after << " tokens";
+    accepted += spec->accepted;
+  }
+  EXPECT_GT(accepted, 0);
+}
+
 TEST(MtpSpeculation, RefusedWithoutMtpModule) {
   auto e = engine::Engine::load({.model_dir = std::string(RADSEEK_TEST_DATA) + "/golden/v2lite_bf16", .threads = 1});
   ASSERT_TRUE(e.ok());
