@@ -390,7 +390,8 @@ void ConstrainedDecoder::apply(std::span<const int32_t> ids, float* logits) {
   const int64_t used = consumed_;
   const int64_t remaining = o_.max_tokens > 0 ? o_.max_tokens - used : std::numeric_limits<int64_t>::max() / 2;
   if (complete()) {
-    if (!o_.end_ids.empty()) keep_only(logits, {o_.end_ids.front()});
+    // Any of the model's end ids (a Llama 3 instruct turn ends at <|eot_id|>, not config's first id).
+    if (!o_.end_ids.empty()) keep_only(logits, o_.end_ids);
     return;
   }
   const std::vector<std::string> ch = o_.constraint->choices(text_);

@@ -123,7 +123,7 @@ struct ConstrainedDecoderOptions {
   int top_n = 16;                 // candidates checked per step, best first
   bool first_acceptable_only = false;  // greedy decoding needs only the best acceptable token
   int64_t max_tokens = 0;         // tokens the caller allows for the answer (0: no limit)
-  std::vector<int32_t> end_ids = {};  // forced once the text is complete (EOS)
+  std::vector<int32_t> end_ids = {};  // once the text is complete only these are allowed (the model picks)
 };
 
 class ConstrainedDecoder {
