@@ -35,6 +35,16 @@ json speed_fields(int64_t prompt_tokens, size_t generated, double prefill_s, dou
           {"decode_tokens_per_s", generated > 1 ? (generated - 1) / std::max(decode_s, 1e-9) : 0.0}};
 }
 
+engine::GenerateParams::Speculation speculation(const std::string& name) {
+  using S = engine::GenerateParams::Speculation;
+  return name == "mtp" ? S::kMtp : name == "ngram" ? S::kNgram : S::kNone;
+}
+
+json speculative_fields(int64_t drafted, int64_t accepted) {
+  return {{"drafted", drafted}, {"accepted", accepted},
+          {"acceptance_rate", drafted > 0 ? static_cast<double>(accepted) / static_cast<double>(drafted) : 0.0}};
+}
+
 int run_chat_generate(const engine::Engine& eng, const GenerateFlags& f) {
   engine::ChatParams p;
   if (!f.system.empty()) p.messages.push_back({.role = "system", .content = f.system});
@@ -52,6 +62,7 @@ int run_chat_generate(const engine::Engine& eng, const GenerateFlags& f) {
   p.gen.sampling = resolve_sampling(eng, f.sampling);
   p.gen.ignore_eos = f.ignore_eos;
   if (f.max_thinking >= 0) p.max_reasoning_tokens = f.max_thinking;
+  p.gen.speculation = speculation(f.speculative);
   if (!f.json_out)
     p.on_delta = [](const std::string& r, const std::string& c) {
       if (!r.empty()) std::fputs(r.c_str(), stderr);
@@ -69,6 +80,8 @@ int run_chat_generate(const engine::Engine& eng, const GenerateFlags& f) {
   json out{{"ids", r->ids}, {"text", r->content}, {"reasoning", r->reasoning}, {"finish_reason", r->finish_reason},
            {"reasoning_tokens", r->reasoning_tokens}};
   out.update(speed_fields(r->prompt_tokens, r->ids.size(), r->prefill_seconds, r->decode_seconds));
+  if (p.gen.speculation != engine::GenerateParams::Speculation::kNone)
+    out["speculative"] = speculative_fields(r->drafted, r->accepted);
   if (f.json_out) std::cout << out.dump() << "\n";
   else std::fprintf(stderr, "\n[%s]\n", out.dump().c_str());
   return 0;
@@ -81,15 +94,7 @@ int run_generate(const GenerateFlags& f) {
   }
   auto eng = load_engine_or_report(f.model);
   if (!eng) return 1;
-  if (f.chat && !f.prompt.empty()) {
-    // The chat path (reasoning budget, streaming split) does not draft yet: refuse rather than ignore.
-    if (f.speculative != "none") {
-      std::fprintf(stderr, "radseek generate: --speculative %s is not supported with --chat yet; render the prompt "
-                           "yourself and pass it with --prompt (raw) or --ids\n", f.speculative.c_str());
-      return 2;
-    }
-    return run_chat_generate(*eng, f);
-  }
+  if (f.chat && !f.prompt.empty()) return run_chat_generate(*eng, f);
   std::vector<int32_t> ids;
   const bool bos = eng->tokenizer() && eng->tokenizer()->add_bos_token();
   if (!input_ids(*eng, {.ids_flag = f.ids, .text = f.prompt, .add_bos = bos}, ids)) return 2;
@@ -98,8 +103,7 @@ int run_generate(const GenerateFlags& f) {
   p.max_new_tokens = f.n;
   p.sampling = resolve_sampling(*eng, f.sampling);
   p.ignore_eos = f.ignore_eos;
-  if (f.speculative == "mtp") p.speculation = engine::GenerateParams::Speculation::kMtp;
-  if (f.speculative == "ngram") p.speculation = engine::GenerateParams::Speculation::kNgram;
+  p.speculation = speculation(f.speculative);
   std::optional<tokenizer::StreamDecoder> dec;
   if (eng->tokenizer()) dec.emplace(*eng->tokenizer());
   if (!f.json_out)
@@ -123,9 +127,10 @@ int run_generate(const GenerateFlags& f) {
   const auto split = tokenizer::split_reasoning(text);
   json out{{"ids", r->ids}, {"text", split.content}, {"reasoning", split.reasoning}, {"finish_reason", r->finish_reason}};
   out.update(speed_fields(r->prompt_tokens, r->ids.size(), r->prefill_seconds, r->decode_seconds));
-  if (p.speculation != engine::GenerateParams::Speculation::kNone)
-    out["speculative"] = {{"drafted", r->drafted}, {"accepted", r->accepted}, {"forward_steps", r->forward_steps},
-                  {"acceptance_rate", r->drafted ? static_cast<double>(r->accepted) / r->drafted : 0.0}};
+  if (p.speculation != engine::GenerateParams::Speculation::kNone) {
+    out["speculative"] = speculative_fields(r->drafted, r->accepted);
+    out["speculative"]["forward_steps"] = r->forward_steps;
+  }
   if (f.json_out) std::cout << out.dump() << "\n";
   else std::fprintf(stderr, "\n[%s]\n", out.dump().c_str());
   return 0;

@@ -4,6 +4,7 @@
 
 #include "base/timer.h"
 #include "engine/sequence.h"
+#include "engine/speculative.h"
 #include "tokenizer/reasoning.h"
 
 namespace radseek::engine {
@@ -62,10 +63,80 @@ SequenceOptions chat_sequence_options(const Engine& e, const ChatParams& p, bool
                          .max_new_tokens = p.gen.max_new_tokens,
                          .sampling = p.gen.sampling,
                          .stop_ids = std::move(stop_ids),
+                         .banned_ids = e.textless_ids(),
                          .stop = p.stop,
                          .split_reasoning = true,
                          .think_opened_by_prompt = think_opened,
                          .max_reasoning_tokens = p.max_reasoning_tokens};
+}
+
+// One emitted token's deltas to the caller; false when the turn is over.
+bool deliver(const ChatParams& p, const SequenceState& seq, const SequenceStep& st, ChatResult& res) {
+  if (p.on_delta && (!st.reasoning_delta.empty() || !st.content_delta.empty())) p.on_delta(st.reasoning_delta, st.content_delta);
+  const bool more = p.gen.on_token ? p.gen.on_token(st.id) : true;
+  if (st.done || !more) {
+    res.finish_reason = st.done ? seq.finish_reason() : "stop";
+    return false;
+  }
+  return true;
+}
+
+// The decode loop with drafts (speculative.h): every token still comes from seq.step on the main
+// model's logits, so budget forcing, stops and constraints work as in the plain loop.
+Status decode_speculative(const Engine& e, Session& s, const ChatParams& p, std::span<const int32_t> prompt,
+                          SequenceState& seq, ChatResult& res) {
+  auto spec = Speculator::make(e, s, p.gen.speculation, static_cast<int64_t>(prompt.size()));
+  if (!spec) return spec.error();
+  const int64_t V = e.model().config().vocab_size;
+  Timer timer;
+  auto logits = spec->prefill(prompt);
+  if (!logits) return logits.error();
+  res.prefill_seconds = timer.seconds();
+  timer.reset();
+  auto finish = [&]() {
+    res.drafted = spec->drafted;
+    res.accepted = spec->accepted;
+    res.decode_seconds = timer.seconds();
+    return Status{};
+  };
+  auto st = seq.step(*logits);
+  if (!st) return st.error();
+  if (!deliver(p, seq, *st, res)) return finish();
+  RADSEEK_TRY(spec->start(st->id));
+  while (spec->room()) {
+    auto rows = spec->verify();
+    if (!rows) return rows.error();
+    const int32_t guess = spec->guess();
+    auto x1 = seq.step(*rows);
+    if (!x1) return x1.error();
+    if (x1->id != guess) {
+      if (!deliver(p, seq, *x1, res)) return finish();
+      RADSEEK_TRY(spec->reject(x1->id));
+      continue;
+    }
+    if (!deliver(p, seq, *x1, res)) return ++spec->accepted, finish();
+    auto x2 = seq.step(*rows + V);
+    if (!x2) return x2.error();
+    if (!deliver(p, seq, *x2, res)) return ++spec->accepted, finish();
+    RADSEEK_TRY(spec->accept(x2->id));
+  }
+  return finish();
+}
+
+// The result from the finished sequence state.
+ChatResult finish_chat(const Engine& e, SequenceState& seq, const ChatParams& p, bool think_opened, ChatResult res) {
+  const auto tail = seq.finish();
+  if (p.on_delta && !(tail.reasoning + tail.content).empty()) p.on_delta(tail.reasoning, tail.content);
+  res.ids = seq.ids();
+  res.reasoning = seq.reasoning();
+  res.content = seq.content();
+  res.reasoning_tokens = seq.reasoning_tokens();
+  res.budget_forced = seq.budget_forced();
+  // The whole-text split is authoritative for whether the reasoning closed (it finds the last "</think>").
+  std::string all_text;
+  if (auto t = e.tokenizer()->decode(res.ids); t.ok()) all_text = *t;
+  res.reasoning_closed = tokenizer::split_reasoning(all_text, {.think_opened_by_prompt = think_opened}).reasoning_closed;
+  return res;
 }
 
 }  // namespace
@@ -82,38 +153,25 @@ Expected<ChatResult> chat(const Engine& e, Session& s, const ChatParams& p) {
   if (p.gen.logits_hook) so.answer_constraint = hook = std::make_shared<HookConstraint>(p.gen.logits_hook);
   SequenceState seq(std::move(so));
   if (hook) hook->set_ids(&seq.ids());
+  res.finish_reason = "length";
+  if (p.gen.speculation != GenerateParams::Speculation::kNone) {
+    RADSEEK_TRY(decode_speculative(e, s, p, *prompt, seq, res));
+    return finish_chat(e, seq, p, think_opened, std::move(res));
+  }
   Timer timer;
   RADSEEK_TRY(e.feed(s, *prompt));
   res.prefill_seconds = timer.seconds();
   timer.reset();
-  res.finish_reason = "length";
   for (int64_t i = 0; i < p.gen.max_new_tokens; ++i) {
     auto st = seq.step(s.logits_buffer().data());
     if (!st) return st.error();
-    if (p.on_delta && (!st->reasoning_delta.empty() || !st->content_delta.empty()))
-      p.on_delta(st->reasoning_delta, st->content_delta);
-    const bool more = p.gen.on_token ? p.gen.on_token(st->id) : true;
-    if (st->done || !more) {
-      res.finish_reason = st->done ? seq.finish_reason() : "stop";
-      break;
-    }
+    if (!deliver(p, seq, *st, res)) break;
     if (s.length() >= s.capacity()) break;
     const int32_t one[1] = {st->id};
     RADSEEK_TRY(e.feed(s, one));
   }
   res.decode_seconds = timer.seconds();
-  const auto tail = seq.finish();
-  if (p.on_delta && !(tail.reasoning + tail.content).empty()) p.on_delta(tail.reasoning, tail.content);
-  res.ids = seq.ids();
-  res.reasoning = seq.reasoning();
-  res.content = seq.content();
-  res.reasoning_tokens = seq.reasoning_tokens();
-  res.budget_forced = seq.budget_forced();
-  // The whole-text split is authoritative for whether the reasoning closed (it finds the last "</think>").
-  std::string all_text;
-  if (auto t = e.tokenizer()->decode(res.ids); t.ok()) all_text = *t;
-  res.reasoning_closed = tokenizer::split_reasoning(all_text, {.think_opened_by_prompt = think_opened}).reasoning_closed;
-  return res;
+  return finish_chat(e, seq, p, think_opened, std::move(res));
 }
 
 }  // namespace radseek::engine

@@ -35,6 +35,7 @@ struct ChatResult {
   bool reasoning_closed = false;
   bool budget_forced = false;  // the thinking budget closed the reasoning
   double prefill_seconds = 0.0, decode_seconds = 0.0;
+  int64_t drafted = 0, accepted = 0;  // with gen.speculation: drafts checked / agreed with
 };
 
 // The template the engine's model uses (explicit choice, tokenizer_config's template, or model_type).

@@ -100,6 +100,9 @@ Expected<std::unique_ptr<Engine>> Engine::load(const EngineOptions& opts) {
   e->ctx_ = model::Context{.pool = e->pool_.get(), .kernels = &e->kernels_, .precision = opts.precision,
                            .attention = opts.attention};
   RADSEEK_TRY(e->collect_eos_ids(opts.model_dir));
+  if (e->tokenizer_)
+    for (int32_t id = 0; id < static_cast<int32_t>(e->model_->config().vocab_size); ++id)
+      if (!e->tokenizer_->token_bytes(id)) e->textless_ids_.push_back(id);
   return e;
 }
 

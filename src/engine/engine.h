@@ -116,6 +116,9 @@ class Engine {
   bool has_mtp() const;
   // Ids that end generation (see collect_eos_ids), fixed at load.
   const std::vector<int32_t>& eos_ids() const { return eos_ids_; }
+  // Ids of the logits row the tokenizer has no text for (config.json pads the vocabulary beyond the
+  // tokenizer: DeepSeek-V3 129280 vs 128815); text generation must never sample them. Fixed at load.
+  const std::vector<int32_t>& textless_ids() const { return textless_ids_; }
 
  private:
   Engine() = default;
@@ -127,6 +130,7 @@ class Engine {
   model::Context ctx_;
   std::optional<tokenizer::Tokenizer> tokenizer_;
   std::vector<int32_t> eos_ids_;
+  std::vector<int32_t> textless_ids_;
 };
 
 // Natural-log softmax helper: writes lse and returns it.

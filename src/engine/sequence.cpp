@@ -87,6 +87,8 @@ Expected<SequenceStep> SequenceState::step(float* logits) {
   apply_budget(logits);
   const bool forcing = forced_next_ < forced_.size();
   out.in_answer = answer_phase();
+  if (!forcing)
+    for (int32_t id : o_.banned_ids) logits[id] = -std::numeric_limits<float>::infinity();
   if (!forcing && out.in_answer && o_.answer_constraint) apply_constraint(logits);
   out.id = sampler_.sample(logits);
   if (o_.top_logprobs >= 0) out.logprob = logprob_of(logits, out.id);

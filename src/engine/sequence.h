@@ -36,6 +36,7 @@ struct SequenceOptions {
   int64_t max_new_tokens = 128;
   SamplingParams sampling = {};
   std::vector<int32_t> stop_ids = {};  // EOS ids and any extra ones (empty with ignore_eos)
+  std::vector<int32_t> banned_ids = {};  // never sampled (Engine::textless_ids: no text to emit)
   std::vector<std::string> stop = {};  // stop strings, matched in the answer and never emitted
   bool split_reasoning = true;         // false: every token is answer text (raw completions)
   bool think_opened_by_prompt = false;

@@ -36,13 +36,7 @@ struct ReasoningPhase {
 
 class LocalBackend final : public ClassifierBackend {
  public:
-  LocalBackend(std::unique_ptr<engine::Engine> e, LocalOptions o) : e_(std::move(e)), o_(std::move(o)) {
-    // config.json pads the vocabulary beyond the tokenizer (DeepSeek-V3: 129280 vs 128815); those
-    // ids have no text, so the reasoning must never sample them.
-    const tokenizer::Tokenizer& tok = *e_->tokenizer();
-    for (int32_t id = 0; id < static_cast<int32_t>(e_->model().config().vocab_size); ++id)
-      if (!tok.token_bytes(id)) no_text_ids_.push_back(id);
-  }
+  LocalBackend(std::unique_ptr<engine::Engine> e, LocalOptions o) : e_(std::move(e)), o_(std::move(o)) {}
   std::string name() const override { return "local"; }
 
   Expected<BackendAnswer> classify(const MultiLabelRequest& req) override {
@@ -216,7 +210,7 @@ class LocalBackend final : public ClassifierBackend {
     g.max_new_tokens = o_.max_thinking_tokens;
     g.sampling = o_.sampling;
     g.logits_hook = [this](std::span<const int32_t>, float* logits) {
-      for (int32_t id : no_text_ids_) logits[id] = -1e30f;
+      for (int32_t id : e_->textless_ids()) logits[id] = -1e30f;
     };
     g.on_token = [&](int32_t id) {
       ph.ids.push_back(id);
@@ -346,7 +340,6 @@ class LocalBackend final : public ClassifierBackend {
   LocalOptions o_;
   std::map<std::string, std::unique_ptr<EvidenceFinder>> finders_;
   std::unique_ptr<McScorer> scorer_;
-  std::vector<int32_t> no_text_ids_;
 };
 
 }  // namespace

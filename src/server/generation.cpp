@@ -79,6 +79,7 @@ std::variant<Prepared, ApiError> prepare(const ServerState& s, const GenerationR
                              .max_new_tokens = r.max_tokens.value_or(std::min(s.opts.default_max_tokens, room)),
                              .sampling = sampling_for(s, r),
                              .stop_ids = std::move(stop_ids),
+                             .banned_ids = e.textless_ids(),
                              .stop = r.stop,
                              .split_reasoning = r.endpoint == Endpoint::kChat,
                              .think_opened_by_prompt = opened,

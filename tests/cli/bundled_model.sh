@@ -32,11 +32,14 @@ RADSEEK_MODEL="$scratch/missing" "$radseek" classify --input "$scratch/two.jsonl
 grep -q "rule labeler" "$scratch/err2.txt" || fail "classify fallback not announced: $(cat "$scratch/err2.txt")"
 [[ $(grep -c '"engine":"rules"' "$scratch/rules.jsonl") == 2 ]] || fail "classify fallback did not use the rules"
 
-# generate --chat does not draft yet: --speculative is refused, not silently ignored.
-if RADSEEK_MODEL="$scratch/tiny" "$radseek" generate --chat --prompt hi -n 2 --speculative mtp 2> "$scratch/err3.txt"; then
-  fail "generate --chat --speculative mtp was accepted"
-fi
-grep -q "not supported with --chat" "$scratch/err3.txt" || fail "no reason given: $(cat "$scratch/err3.txt")"
+# generate --chat drafts with the MTP module: the same ids as without, and the drafts are reported.
+for spec in none mtp; do
+  RADSEEK_MODEL="$scratch/tiny" "$radseek" generate --chat --prompt hi -n 24 --temperature 0 --speculative $spec --json \
+    > "$scratch/chat_$spec.json" || fail "generate --chat --speculative $spec"
+done
+[[ "$(grep -o '"ids":\[[^]]*\]' "$scratch/chat_none.json")" == "$(grep -o '"ids":\[[^]]*\]' "$scratch/chat_mtp.json")" ]] ||
+  fail "generate --chat --speculative mtp changed the output"
+grep -q '"drafted"' "$scratch/chat_mtp.json" || fail "generate --chat --speculative mtp: no draft counts"
 
 # 3. The bundled model itself, from the source tree, for both shapes.
 if [[ -f "$src/models/radseek-mini/config.json" ]]; then

@@ -4,6 +4,11 @@
 
 #include <cmath>
 
+#include <filesystem>
+#include <unistd.h>
+
+#include "engine/chat.h"
+#include "engine/engine.h"
 #include "engine/sequence.h"
 #include "fixture.h"
 #include "tokenizer/tokenizer.h"
@@ -112,6 +117,43 @@ TEST(SequenceState, LogprobsAreNormalisedAndTopIsSorted) {
   EXPECT_EQ(st->logprob->top[1].id, 11);
   const double z = std::exp(3.0) + std::exp(2.0) + std::exp(1.0) + (kVocab - 3);
   EXPECT_NEAR(st->logprob->logprob, 3.0 - std::log(z), 1e-5);
+}
+
+// chat() with drafts (speculative.h) emits what plain chat emits — greedy or sampled, with the
+// thinking budget forcing "</think>" mid-way and a stop string — for MTP and prompt-lookup drafts
+// (a tiny random V3 model with an MTP layer; its drafts are mostly rejected, prompt lookup's are
+// accepted once it loops, so both paths of a verify step run).
+TEST(ChatSpeculation, DraftsChangeNothing) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("radseek_chat_spec_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(testing::write_fixture_model(dir).ok());
+  auto e = engine::Engine::load({.model_dir = dir, .threads = 2});
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  ASSERT_TRUE((*e)->has_mtp());
+  using S = engine::GenerateParams::Speculation;
+  int64_t accepted = 0;
+  for (float temperature : {0.0f, 0.9f}) {
+    engine::ChatParams p;
+    p.messages = {{.role = "user", .content = "the heart is enlarged, no effusion"}};
+    p.gen.max_new_tokens = 60;
+    p.gen.sampling = {.temperature = temperature, .seed = 5};
+    p.max_reasoning_tokens = 20;
+    p.stop = {"zz"};
+    std::vector<std::vector<int32_t>> outs;
+    for (S spec : {S::kNone, S::kMtp, S::kNgram}) {
+      p.gen.speculation = spec;
+      engine::Session s((*e)->model(), 256);
+      auto r = engine::chat(**e, s, p);
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      outs.push_back(r->ids);
+      if (spec != S::kNone) EXPECT_GT(r->drafted, 0);
+      accepted += r->accepted;
+    }
+    EXPECT_EQ(outs[1], outs[0]) << "mtp, temperature " << temperature;
+    EXPECT_EQ(outs[2], outs[0]) << "ngram, temperature " << temperature;
+  }
+  EXPECT_GT(accepted, 0) << "no draft accepted: the accept path went untested";
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
