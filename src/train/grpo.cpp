@@ -119,7 +119,10 @@ Expected<std::vector<Rollout>> sample_rollouts(const engine::Engine& e, const Sa
       const float* logits = sess[i]->last_logits();
       std::copy_n(logits, V, masked.data());
       for (int32_t id : o.banned_ids) masked[id] = -1e30f;
-      if (held[i]) held[i]->apply(r.ids, masked.data());
+      if (held[i]) {
+        held[i]->apply(r.ids, masked.data());
+        r.chose.push_back(std::count_if(masked.begin(), masked.end(), [](float x) { return x > -1e29f; }) >= 2);
+      }
       const int32_t id = samplers[i].sample(masked.data());
       if (held[i]) held[i]->observe(id);
       r.ids.push_back(id);
@@ -380,11 +383,12 @@ double set_grpo_weights(Batch& b, const GrpoWeightArgs& a) {
     for (int64_t s = 0; s < b.S; ++s) {
       const int64_t n = row * b.S + s;
       if (b.targets[n] < 0) continue;
+      const double advantage = r.chose.empty() || r.chose[t] ? a.advantages[row] : 0.0;
       const double log_ratio = a.logp_ref[k++] - static_cast<double>(r.logp[t++]);  // log(π_ref/π)
       const double ratio = std::exp(log_ratio);
       kl += ratio - log_ratio - 1.0;
       // d(objective)/d(CE) = −d/d(log π) = A − β(1 − r); CE's mean over `counted` is undone.
-      b.weights[n] = static_cast<float>((a.advantages[row] - a.kl_beta * (1.0 - ratio)) * per_seq * counted);
+      b.weights[n] = static_cast<float>((advantage - a.kl_beta * (1.0 - ratio)) * per_seq * counted);
     }
   }
   return kl;

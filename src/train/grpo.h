@@ -108,6 +108,10 @@ struct Rollout {
   int64_t prompt = 0;
   std::vector<int32_t> ids;   // [len] sampled ids, EOS included when it ended the completion
   std::vector<float> logp;    // [len] log π(id) at temperature 1
+  // [len] held rollouts: 1 where the format left a choice (two or more allowed tokens). Only those
+  // tokens carry the advantage; forced text (a sentence the walk copies) keeps only the KL term, as
+  // its probability says nothing about the choices the reward judges. Empty: every token is a choice.
+  std::vector<uint8_t> chose;
   bool eos = false;
 };
 

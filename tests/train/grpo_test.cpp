@@ -151,6 +151,22 @@ TEST(GrpoWeights, CoefficientIsAdvantageMinusBetaOneMinusRatioPerCompletionLengt
   for (int64_t n : {0, 1, 4}) EXPECT_EQ(b.weights[n], 0.0f);
 }
 
+// Held rollouts: a token the format forced (chose = 0) keeps only its KL term.
+TEST(GrpoWeights, ForcedTokensCarryNoAdvantage) {
+  const std::vector<std::vector<int32_t>> prompts = {{0, 4}};
+  const std::vector<Rollout> rolls = {{.prompt = 0, .ids = {7, 8, 9}, .logp = {-1.0f, -2.0f, -0.5f}, .chose = {1, 0, 1}, .eos = false}};
+  Batch b = group_batch(prompts, rolls, 2);
+  const std::vector<double> adv = {0.7}, ref = {-1.1, -1.9, -0.7};
+  const double beta = 0.2;
+  set_grpo_weights(b, {.rollouts = rolls, .advantages = adv, .logp_ref = ref, .kl_beta = beta, .seq_scale = 1.0});
+  const double logp[3] = {-1.0, -2.0, -0.5};
+  for (int k = 0; k < 3; ++k) {
+    const double r = std::exp(ref[k] - logp[k]);
+    const double a = k == 1 ? 0.0 : adv[0];
+    EXPECT_NEAR(b.weights[static_cast<size_t>(1 + k)], (a - beta * (1 - r)) / 3.0 * 3.0, 1e-6) << k;
+  }
+}
+
 TEST(GrpoOrder, PromptOrderIsAPermutationPerEpochAndResumable) {
   const auto all = prompt_order(5, 9, 0, 10);
   std::vector<int64_t> e0(all.begin(), all.begin() + 5), e1(all.begin() + 5, all.end());
