@@ -82,13 +82,21 @@ float pack_x(const float* x, int64_t k, uint16_t* xp) {
   return _mm512_reduce_max_ps(amax);
 }
 
-// One 64-column step of R rows. blk[r] gathers Σ x·q of the current scale block (× 2^-24 overall);
-// mn / mx are the running byte minimum and maximum of 2|q|: below 16 for a subnormal or zero code
-// (zeros, as rare as subnormals in real weights, take the fix-up path for nothing rather than cost
-// an instruction here), 254 only for NaN.
+// One 64-column step of R rows, which also prefetches the next R lines of the following tile (pf).
+// Why: an FP8 row of the model is 1408 or 2048 bytes, so the 8 concurrent row streams share 4 KiB
+// pages and the L2 streamer, which follows one stream per page, mostly gives up — measured 7.7 GB/s
+// against 12.1 for BF16 rows of 4 KiB (one core, other jobs running). Walking the next tile's bytes
+// in address order (one tile, ~16 KiB, ahead) gave 11.1 (k = 2048) and 11.2 (k = 1408).
+// blk[r] gathers Σ x·q of the current scale block (× 2^-24 overall); mn / mx are the running byte
+// minimum and maximum of 2|q|: below 16 for a subnormal or zero code (zeros, as rare as subnormals
+// in real weights, take the fix-up path for nothing rather than cost an instruction here), 254 only
+// for NaN.
 template <int R, bool kMasked>
 inline void step(const Plan& p, const uint8_t* const* wr, int64_t kk, __mmask64 mask, __m512 (&blk)[R],
-                 __m512i& mn, __m512i& mx) {
+                 __m512i& mn, __m512i& mx, const uint8_t*& pf, const uint8_t* pf_end) {
+  RADSEEK_UNROLL
+  for (int r = 0; r < R; ++r, pf += 64)
+    if (pf < pf_end) _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T0);
   const __m512bh xe = as_bh(_mm512_load_si512(p.xp + kk)), xo = as_bh(_mm512_load_si512(p.xp + kk + 32));
   const __m512i field = _mm512_set1_epi16(static_cast<int16_t>(0x87f0));
   RADSEEK_UNROLL
@@ -133,9 +141,11 @@ const float* scale_row(const Plan& p, int64_t row) { return p.block_scale + (row
   }
 }
 
-// y for the R rows starting at j0.
+// y for the R rows starting at j0; prefetches rows j0+R .. j0+2R-1 (those below n_end).
 template <int R>
-void tile(const Plan& p, int64_t j0) {
+void tile(const Plan& p, int64_t j0, int64_t n_end) {
+  const uint8_t* pf = p.w + (j0 + R) * p.k;
+  const uint8_t* pf_end = p.w + std::min(n_end, j0 + 2 * R) * p.k;
   __m512 total[R];
   const uint8_t* wr[R];
   const float* sr[R];
@@ -155,8 +165,8 @@ void tile(const Plan& p, int64_t j0) {
     for (int r = 0; r < R; ++r) blk[r] = _mm512_setzero_ps();
     __m512i mn = _mm512_set1_epi8(-1);
     int64_t kk = k0;
-    for (; kk + kStep <= k1; kk += kStep) step<R, false>(p, wr, kk, ~__mmask64{0}, blk, mn, mx);
-    if (kk < k1) step<R, true>(p, wr, kk, (uint64_t{1} << (k1 - kk)) - 1u, blk, mn, mx);
+    for (; kk + kStep <= k1; kk += kStep) step<R, false>(p, wr, kk, ~__mmask64{0}, blk, mn, mx, pf, pf_end);
+    if (kk < k1) step<R, true>(p, wr, kk, (uint64_t{1} << (k1 - kk)) - 1u, blk, mn, mx, pf, pf_end);
     if (_mm512_cmplt_epu8_mask(mn, _mm512_set1_epi8(16)) != 0) fix_subnormals(p, j0, R, k0, k1, fix);
     RADSEEK_UNROLL
     for (int r = 0; r < R; ++r)
@@ -184,8 +194,8 @@ bool gemm_fp8_decode_bf16(const GemmArgs& a) {
                .block_rows = w.block_rows, .block_cols = w.block_cols,
                .scale_cols = (k + w.block_cols - 1) / w.block_cols, .y = a.y, .y_off = a.y_col_offset};
   int64_t j = a.n_begin;
-  for (; j + kTileRows <= a.n_end; j += kTileRows) tile<kTileRows>(p, j);
-  for (; j < a.n_end; ++j) tile<1>(p, j);
+  for (; j + kTileRows <= a.n_end; j += kTileRows) tile<kTileRows>(p, j, a.n_end);
+  for (; j < a.n_end; ++j) tile<1>(p, j, a.n_end);
   return true;
 }
 
