@@ -40,6 +40,7 @@ struct Plan {
   float* y;
   int64_t ldy;
   int64_t y_off;  // GemmArgs::y_col_offset
+  int64_t n_end;  // GemmArgs::n_end: decode tiles prefetch the rows after theirs up to here
 };
 
 template <DType D>
@@ -104,6 +105,11 @@ void tile(const Plan& p, int64_t j0, int64_t i0) {
   for (int r = 0; r < R; ++r) wr[r] = p.w + (j0 + r) * p.w_row_bytes;
   const int64_t chunk = D == DType::kF8E4M3 ? p.block_cols : p.k;
   float s[R] = {};
+  // Decode only: the next tile's rows in address order, as many bytes per step as the step reads (see
+  // gemm_avx512_fp8_decode.cpp: rows shorter than 4 KiB share pages, which the L2 streamer does not
+  // follow; BF16 rows of the experts' down_proj are 2816 bytes).
+  const uint8_t* pf = p.w + (j0 + R) * p.w_row_bytes;
+  const uint8_t* const pf_end = MR == 1 ? p.w + std::min(p.n_end, j0 + 2 * R) * p.w_row_bytes : pf;
   for (int64_t k0 = 0; k0 < p.k; k0 += chunk) {
     const int64_t k1 = std::min(p.k, k0 + chunk);
     if constexpr (D == DType::kF8E4M3) {
@@ -112,7 +118,14 @@ void tile(const Plan& p, int64_t j0, int64_t i0) {
         s[r] = p.block_scale[((j0 + r) / p.block_rows) * p.scale_cols + k0 / p.block_cols] * kFp8Unscale;
     }
     int64_t kk = k0;
-    for (; kk + kLanes <= k1; kk += kLanes) step<D, kRoundX, R, MR, false>(xr, wr, s, kk, 0xffff, acc);
+    for (; kk + kLanes <= k1; kk += kLanes) {
+      if constexpr (MR == 1) {
+        RADSEEK_UNROLL
+        for (int64_t b = 0; b < R * kLanes * elem_bytes<D>(); b += 64, pf += 64)
+          if (pf < pf_end) _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T0);
+      }
+      step<D, kRoundX, R, MR, false>(xr, wr, s, kk, 0xffff, acc);
+    }
     if (kk < k1) {
       const __mmask16 mask = static_cast<__mmask16>((1u << (k1 - kk)) - 1u);
       step<D, kRoundX, R, MR, true>(xr, wr, s, kk, mask, acc);
@@ -243,7 +256,8 @@ void gemm(const GemmArgs& a) {
                .scale_cols = (w.cols + w.block_cols - 1) / w.block_cols,
                .y = a.y,
                .ldy = a.ldy,
-               .y_off = a.y_col_offset};
+               .y_off = a.y_col_offset,
+               .n_end = a.n_end};
   if (a.m >= kMinPanelRows) {
     gemm_f32_panels(a);
   } else if (a.precision == ActPrecision::kBF16) {
