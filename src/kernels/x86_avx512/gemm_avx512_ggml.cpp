@@ -73,11 +73,12 @@ inline __m512i quarters(int first) {
                           _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
 }
 
-// Weight rows are read once, in address order; with the hardware prefetchers alone a single thread
-// streamed at about (compute time + memory time), i.e. without overlap (Q4_K 6.4 GB/s against
-// 17 GB/s from L2 and ~11 GB/s of plain reads). Requesting the lines 4 KiB ahead, one per 64 bytes
-// of the current piece, brought it to 9-11 GB/s (bench/ggml_bench.cpp; 1-16 KiB tried).
-constexpr int64_t kPrefetchAhead = 4096;
+// Weight rows are read once, in address order, and the hardware prefetchers alone left decode at
+// about (compute time + memory time), without overlap: the mmapped GGUF pages are 4 KiB and the
+// streamers stop at page ends. Requesting the lines 16 KiB ahead, one per 64 bytes of the current
+// piece, measured best (Qwen2-1.5B Q4_K, one thread, `radseek bench`: none 5.3 tok/s, 4 KiB 9.5,
+// 8 KiB 11.0, 16 KiB 12.8-13.2, 24 KiB 11.8, 32 KiB 10.6, on a machine shared with other jobs).
+constexpr int64_t kPrefetchAhead = 16384;
 inline void prefetch_ahead(const uint8_t* p, int64_t bytes) {
   for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + o), _MM_HINT_T0);
 }
