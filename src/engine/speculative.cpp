@@ -65,6 +65,7 @@ Expected<Speculator> Speculator::make(const Engine& e, Session& s, GenerateParam
 
 Expected<float*> Speculator::prefill(std::span<const int32_t> prompt) {
   history_.assign(1, prompt[0]);
+  fed_ = static_cast<int64_t>(prompt.size());
   std::copy(prompt.begin() + 1, prompt.end(), shifted_.begin());
   RADSEEK_TRY(e_->model().forward(e_->context(), {.tokens = prompt, .cache = &s_->cache(), .scratch = &s_->scratch(),
                                                    .logits = s_->logits_buffer().data(), .rows = model::LogitsRows::kLast,
@@ -85,10 +86,11 @@ Status Speculator::draft(const float* hidden, std::span<const int32_t> toks) {
 }
 
 Status Speculator::start(int32_t first) {
-  const int64_t n = s_->length();  // the prompt's length: its positions were fed
-  shifted_[static_cast<size_t>(n - 1)] = first;
+  // The prompt's positions (the session may already hold earlier turns: the MTP module then drafts
+  // from this prompt's positions only, which costs acceptance, not correctness).
+  shifted_[static_cast<size_t>(fed_ - 1)] = first;
   last_ = first;
-  return draft(hidden_.data(), std::span<const int32_t>(shifted_).first(static_cast<size_t>(n)));
+  return draft(hidden_.data(), std::span<const int32_t>(shifted_).first(static_cast<size_t>(fed_)));
 }
 
 bool Speculator::room() const { return s_->length() + 2 <= s_->capacity(); }

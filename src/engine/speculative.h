@@ -48,6 +48,7 @@ class Speculator {
   bool mtp_ = false;
   int64_t d_ = 0, V_ = 0;
   int32_t last_ = 0, guess_ = 0;
+  int64_t fed_ = 0;  // tokens of the prompt given to prefill()
   model::KvCache mtp_cache_;
   model::Scratch mtp_scratch_;
   std::vector<int32_t> history_;    // prompt + output, for n-gram drafts

@@ -48,14 +48,25 @@ if [[ -f "$src/models/radseek-mini/config.json" ]]; then
   env -u RADSEEK_MODEL "$radseek" classify --mc --input "$scratch/two_mc.jsonl" --output "$scratch/bmc.jsonl" -q || fail "bundled mc"
   [[ $(grep -c '"answer":"[A-Z]"' "$scratch/bmc.jsonl") == 2 ]] || fail "bundled mc: no answers"
   # MTP speculative decoding in classify: the same labels and reasoning, and drafts accepted.
+  # Every phase: the walk (labels), the walk then the model's answer block, multiple choice.
   head -n 8 "$src/examples/reports.jsonl" > "$scratch/eight.jsonl"
-  for spec in none mtp; do
-    env -u RADSEEK_MODEL "$radseek" classify --speculative $spec -t 1 --input "$scratch/eight.jsonl" \
-      --output "$scratch/spec_$spec.jsonl" 2> "$scratch/spec_$spec.txt" || fail "classify --speculative $spec"
-    sed -E 's/"(timings|confidence)":(\{[^}]*\}|\[[^]]*\])//g' "$scratch/spec_$spec.jsonl" > "$scratch/spec_$spec.cmp"
+  head -n 8 "$src/examples/mc_questions.jsonl" > "$scratch/eight_mc.jsonl"
+  for shape in labels answer mc; do
+    case $shape in
+      labels) args=(--input "$scratch/eight.jsonl") ;;
+      answer) args=(--answer model --input "$scratch/eight.jsonl") ;;
+      mc) args=(--mc --input "$scratch/eight_mc.jsonl") ;;
+    esac
+    for spec in none mtp; do
+      rm -f "$scratch/spec_$spec.jsonl"
+      env -u RADSEEK_MODEL "$radseek" classify --speculative $spec -t 1 "${args[@]}" \
+        --output "$scratch/spec_$spec.jsonl" 2> "$scratch/spec_$spec.txt" || fail "classify $shape --speculative $spec"
+      sed -E 's/"(timings|confidence|scores)":(\{[^}]*\}|\[[^]]*\]|[0-9.e-]+)//g' "$scratch/spec_$spec.jsonl" > "$scratch/spec_$spec.cmp"
+    done
+    grep -q '"error"' "$scratch/spec_mtp.jsonl" && fail "classify $shape --speculative mtp: error records"
+    cmp -s "$scratch/spec_none.cmp" "$scratch/spec_mtp.cmp" || fail "classify $shape --speculative mtp changed the output"
+    grep -q "drafts accepted" "$scratch/spec_mtp.txt" || fail "$shape: no acceptance reported: $(cat "$scratch/spec_mtp.txt")"
   done
-  cmp -s "$scratch/spec_none.cmp" "$scratch/spec_mtp.cmp" || fail "classify --speculative mtp changed the output"
-  grep -q "drafts accepted" "$scratch/spec_mtp.txt" || fail "no acceptance reported: $(cat "$scratch/spec_mtp.txt")"
 else
   echo "note: $src/models/radseek-mini not present; part 3 not run" >&2
 fi

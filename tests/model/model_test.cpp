@@ -238,6 +238,27 @@ TEST(MtpSpeculation, StoppingAfterAnyTokenLeavesTheCacheAsPlainDecodingDoes) {
   EXPECT_GT(accepted, 0);
 }
 
+// A second generate on a session that already holds a turn (classify's answer after its
+// reasoning): drafting starts from this call's tokens and the output is plain decoding's.
+TEST(MtpSpeculation, ContinuingASessionEqualsPlainDecoding) {
+  auto e = engine::Engine::load({.model_dir = std::string(RADSEEK_TEST_DATA) + "/golden/v3_fp8", .threads = 2});
+  ASSERT_TRUE(e.ok());
+  const std::vector<int32_t> first = {0, 17, 301, 5, 999, 42, 7, 8, 9, 10, 11}, second = {33, 44};
+  engine::GenerateParams p;
+  p.max_new_tokens = 24;
+  p.ignore_eos = true;
+  engine::Session a((*e)->model(), 64), b((*e)->model(), 64);
+  ASSERT_TRUE((*e)->feed(a, first).ok());
+  ASSERT_TRUE((*e)->feed(b, first).ok());
+  auto plain = (*e)->generate(a, second, p);
+  p.speculation = engine::GenerateParams::Speculation::kMtp;
+  auto spec = (*e)->generate(b, second, p);
+  ASSERT_TRUE(plain.ok() && spec.ok()) << (spec.ok() ? "" : spec.error().message);
+  EXPECT_EQ(spec->ids, plain->ids);
+  EXPECT_GT(spec->drafted, 0);
+  EXPECT_EQ(b.length(), a.length());
+}
+
 TEST(MtpSpeculation, RefusedWithoutMtpModule) {
   auto e = engine::Engine::load({.model_dir = std::string(RADSEEK_TEST_DATA) + "/golden/v2lite_bf16", .threads = 1});
   ASSERT_TRUE(e.ok());
