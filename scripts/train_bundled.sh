@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Reproduces the bundled model models/radseek-mini end to end with radseek's own trainer:
-#   synthetic corpus (fixed seeds) -> BPE tokenizer -> pretrain -> SFT -> MTP module -> FP8 export -> held-out eval.
+#   synthetic corpus (fixed seeds) -> BPE tokenizer -> pretrain -> SFT -> SFT + MTP module -> GRPO
+#   -> FP8 export -> held-out eval (SFT and GRPO side by side).
 # One command, CPU only (sized for < 2 hours on 2 cores):
 #   bash scripts/train_bundled.sh                 # writes models/radseek-mini/
 #   RADSEEK_TRAIN_SCALE=0.1 bash scripts/train_bundled.sh   # a 10% run (smoke test of the recipe)
 # Environment: RADSEEK_BUILD_DIR (default build), RADSEEK_WORK (default /tmp/radseek-mini-work),
 # RADSEEK_MODEL_OUT (default models/radseek-mini), RADSEEK_THREADS (default all cores; on a machine
 # shared with other jobs 1 can be faster: the pool's waits suffer when cores are oversubscribed),
-# RADSEEK_PRETRAIN_STEPS / RADSEEK_SFT_STEPS / RADSEEK_MTP_STEPS (300 / 4500 / 200; about 0.75 s an SFT step on
-# 2 quiet cores), RADSEEK_EVAL_N (held-out reports, 200),
+# RADSEEK_PRETRAIN_STEPS / RADSEEK_SFT_STEPS / RADSEEK_MTP_STEPS / RADSEEK_GRPO_STEPS (300 / 4500 / 600 / 40;
+# about 0.75 s an SFT step on 2 quiet cores), RADSEEK_EVAL_N (held-out reports, 200),
 # RADSEEK_FROM_STAGE (skip the stages before it, reusing RADSEEK_WORK's files).
-# GRPO is not part of this recipe yet (see models/radseek-mini/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${RADSEEK_BUILD_DIR:-build}/bin/radseek
@@ -21,13 +21,14 @@ SCALE=${RADSEEK_TRAIN_SCALE:-1}
 steps() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 2 ? 2 : v) }'; }
 PRE_STEPS=$(steps "${RADSEEK_PRETRAIN_STEPS:-300}")
 SFT_STEPS=$(steps "${RADSEEK_SFT_STEPS:-4500}")
-MTP_STEPS=$(steps "${RADSEEK_MTP_STEPS:-200}")
+MTP_STEPS=$(steps "${RADSEEK_MTP_STEPS:-600}")
+GRPO_STEPS=$(steps "${RADSEEK_GRPO_STEPS:-40}")
 FROM=${RADSEEK_FROM_STAGE:-1}
 EVAL_N=${RADSEEK_EVAL_N:-200}
 [ -x "$BIN" ] || { echo "train_bundled: $BIN not found; build first (bash scripts/build.sh)" >&2; exit 2; }
 mkdir -p "$WORK" "$OUT"
 # stage N TEXT: prints the progress line and returns false (skips the stage) when N < RADSEEK_FROM_STAGE.
-stage() { local n=$1; shift; echo "== [$(date +%H:%M:%S)] $n/7 $*" >&2; [ "$n" -ge "$FROM" ]; }
+stage() { local n=$1; shift; echo "== [$(date +%H:%M:%S)] $n/8 $*" >&2; [ "$n" -ge "$FROM" ]; }
 
 if stage 1 "synthetic corpus (seed 1001: training, seed 2002: held-out evaluation)"; then
 "$BIN" synth -n 12000 --seed 1001 --ct-mri-fraction 0.1 -o "$WORK/reports.jsonl"
@@ -71,16 +72,25 @@ if stage 4 "SFT: reasoning + constrained-format answers, loss on the assistant t
 
 fi
 
-if stage 5 "MTP: DeepSeek-V3's multi-token-prediction module (depth 1, lambda 0.3) on the SFT data ($MTP_STEPS steps)"; then
-# The MTP layer starts fresh; the main model continues at a low learning rate (both losses are trained).
+if stage 5 "SFT + MTP: DeepSeek-V3's multi-token-prediction module (depth 1, lambda 0.3) trained with the main model ($MTP_STEPS steps)"; then
+# The MTP layer starts fresh; the main model continues on the SFT data at a lower learning rate
+# (both losses are trained, as in V3's joint objective).
 "$BIN" train sft --data "$WORK/sft.jsonl" --tokenizer "$WORK/tok" --init-from "$WORK/sft" \
-  -o "$WORK/sft-mtp" --steps "$MTP_STEPS" --batch 8 --seq-len 384 --lr 2e-4 --warmup 20 --seed 5 \
+  -o "$WORK/sft-mtp" --steps "$MTP_STEPS" --batch 8 --seq-len 384 --lr 5e-4 --warmup 20 --seed 5 \
   -t "$THREADS" --log-every 20 --dtype fp8 --mtp-weight 0.3 2> >(tee "$WORK/mtp.log" >&2)
 
 fi
 
-if stage 6 "export: FP8 (e4m3, 128x128 blocks) checkpoint + tokenizer + loss curves -> $OUT"; then
-for f in config.json model.safetensors tokenizer.json tokenizer_config.json; do cp "$WORK/sft-mtp/$f" "$OUT/$f"; done
+if stage 6 "GRPO: rollouts held to the walk + answer format, reward = F1 of the model's own answer block ($GRPO_STEPS steps)"; then
+# Prompts: the training reports (CheXpert labels); 8 reports x 8 rollouts a step; KL to the stage-5 model.
+"$BIN" train grpo --data "$WORK/reports.jsonl" --labels chexpert --init-from "$WORK/sft-mtp" -o "$WORK/grpo" \
+  --steps "$GRPO_STEPS" --prompts-per-step 8 --group 8 --max-new-tokens 400 --temperature 1.0 \
+  --lr 1e-4 --kl-beta 0.04 --seed 7 -t "$THREADS" --dtype fp8 2> >(tee "$WORK/grpo.log" >&2)
+
+fi
+
+if stage 7 "export: FP8 (e4m3, 128x128 blocks) checkpoint + tokenizer + loss curves -> $OUT"; then
+for f in config.json model.safetensors tokenizer.json tokenizer_config.json; do cp "$WORK/grpo/$f" "$OUT/$f"; done
 mkdir -p "$OUT/eval"
 for s in pretrain sft; do  # step,loss from the progress lines
   [ -f "$WORK/$s.log" ] && awk 'BEGIN { print "step,loss" } $1 == "step" { split($2, a, "/"); print a[1] "," $4 }' \
@@ -98,28 +108,40 @@ if [ -f "$OUT/eval/mtp_loss.csv" ]; then  # one series per CSV: the main and the
   "$BIN" plot --csv "$WORK/mtp_main.csv:main model (token i+1)" --csv "$WORK/mtp_head.csv:MTP module (token i+2)" \
     --log-y --title "radseek-mini: MTP stage (lambda 0.3)" -o "$OUT/eval/mtp_loss.svg"
 fi
+if [ -f "$WORK/grpo.log" ]; then  # step,reward,f1 from "step N/M  reward R (f1 F format 1.000) ..."
+  awk 'BEGIN { print "step,reward,f1" } $1 == "step" { split($2, a, "/"); print a[1] "," $4 "," $6 }' \
+    "$WORK/grpo.log" > "$OUT/eval/grpo_reward.csv"
+  "$BIN" plot --csv "$OUT/eval/grpo_reward.csv:answer-block F1 of the step's rollouts" --y f1 --smooth 5 \
+    --title "radseek-mini: GRPO (moving average of 5 steps)" -o "$OUT/eval/grpo_reward.svg"
+fi
 
 fi
 
-if stage 7 "evaluation: held-out synthetic reports (seed 2002, never trained on) and examples/"; then
+if stage 8 "evaluation: held-out synthetic reports (seed 2002, never trained on) and examples/"; then
   # classify --family auto reads config.json's radseek_prompt_family (compact): the reasoning walks the
   # report, greedy; labels are read from the walk (--answer walk, the default) or from the model's own
-  # answer block (--answer model); the rule labeler runs beside them for comparison.
+  # answer block (--answer model); the SFT model before GRPO (stage 5's) and the rule labeler run
+  # beside them for comparison.
   run_labels() {  # NAME INPUT GOLD LABELS
     local p="$WORK/pred_$1"
-    rm -f "$p.jsonl" "${p}_answer_block.jsonl" "${p}_rules.jsonl"
+    rm -f "$p.jsonl" "${p}_answer_block.jsonl" "${p}_sft.jsonl" "${p}_sft_answer_block.jsonl" "${p}_rules.jsonl"
     "$BIN" classify -m "$OUT" --labels "$4" -t "$THREADS" --input "$2" --output "$p.jsonl" 2>&1 | tail -1 >&2
     "$BIN" classify -m "$OUT" --labels "$4" -t "$THREADS" --answer model --input "$2" --output "${p}_answer_block.jsonl" -q
+    "$BIN" classify -m "$WORK/sft-mtp" --labels "$4" -t "$THREADS" --input "$2" --output "${p}_sft.jsonl" -q
+    "$BIN" classify -m "$WORK/sft-mtp" --labels "$4" -t "$THREADS" --answer model --input "$2" \
+      --output "${p}_sft_answer_block.jsonl" -q
     "$BIN" classify --engine rules --labels "$4" --input "$2" --output "${p}_rules.jsonl" -q
-    "$BIN" eval --gold "$3" --pred "$p.jsonl" --pred "${p}_answer_block.jsonl" --pred "${p}_rules.jsonl" \
+    "$BIN" eval --gold "$3" --pred "$p.jsonl" --pred "${p}_answer_block.jsonl" --pred "${p}_sft.jsonl" \
+      --pred "${p}_sft_answer_block.jsonl" --pred "${p}_rules.jsonl" \
       --md "$OUT/eval/$1.md" --svg "$OUT/eval/$1_f1.svg" > /dev/null
-    grep -E "^\| pred_" "$OUT/eval/$1.md" | head -3 | sed "s/^/$1: /" >&2
+    grep -E "^\| pred_" "$OUT/eval/$1.md" | head -5 | sed "s/^/$1: /" >&2
   }
   run_mc() {  # NAME INPUT GOLD
-    rm -f "$WORK/pred_$1.jsonl"
+    rm -f "$WORK/pred_$1.jsonl" "$WORK/pred_$1_sft.jsonl"
     "$BIN" classify -m "$OUT" --mc -t "$THREADS" --input "$2" --output "$WORK/pred_$1.jsonl" 2>&1 | tail -1 >&2
-    "$BIN" eval --gold "$3" --pred "$WORK/pred_$1.jsonl" --md "$OUT/eval/$1.md" > /dev/null
-    grep -E "^\| pred_" "$OUT/eval/$1.md" | head -1 | sed "s/^/$1: /" >&2
+    "$BIN" classify -m "$WORK/sft-mtp" --mc -t "$THREADS" --input "$2" --output "$WORK/pred_$1_sft.jsonl" -q
+    "$BIN" eval --gold "$3" --pred "$WORK/pred_$1.jsonl" --pred "$WORK/pred_$1_sft.jsonl" --md "$OUT/eval/$1.md" > /dev/null
+    grep -E "^\| pred_" "$OUT/eval/$1.md" | head -2 | sed "s/^/$1: /" >&2
   }
   for set in chexpert chestxray14; do
     run_labels "heldout_$set" "$WORK/heldout_$set.jsonl" "$WORK/heldout_$set.jsonl" "$set"
