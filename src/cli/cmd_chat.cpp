@@ -21,6 +21,7 @@ struct ChatFlags {
   int64_t max_thinking = -1;
   int64_t context = 8192;
   bool thinking = false;
+  std::string speculative = "none";
 };
 
 int run_chat(const ChatFlags& f) {
@@ -41,6 +42,8 @@ int run_chat(const ChatFlags& f) {
   p.gen.max_new_tokens = f.n;
   p.gen.sampling = resolve_sampling(*eng, f.sampling);
   if (f.max_thinking >= 0) p.max_reasoning_tokens = f.max_thinking;
+  using Spec = engine::GenerateParams::Speculation;
+  p.gen.speculation = f.speculative == "mtp" ? Spec::kMtp : f.speculative == "ngram" ? Spec::kNgram : Spec::kNone;
   bool in_reasoning = false;
   p.on_delta = [&](const std::string& r, const std::string& c) {
     if (!r.empty()) {
@@ -77,8 +80,10 @@ int run_chat(const ChatFlags& f) {
       p.messages.pop_back();
       continue;
     }
-    std::fprintf(stderr, "\n[%lld reasoning tokens, %zu total, %.1f tok/s]\n", (long long)r->reasoning_tokens,
+    std::fprintf(stderr, "\n[%lld reasoning tokens, %zu total, %.1f tok/s", (long long)r->reasoning_tokens,
                  r->ids.size(), r->ids.size() / std::max(r->decode_seconds, 1e-9));
+    if (r->drafted > 0) std::fprintf(stderr, ", %lld of %lld drafts accepted", (long long)r->accepted, (long long)r->drafted);
+    std::fputs("]\n", stderr);
     p.messages.push_back({.role = "assistant", .content = r->content, .reasoning = r->reasoning});
   }
   return 0;
@@ -97,6 +102,9 @@ void register_chat(CLI::App& app) {
   cmd->add_option("--max-thinking-tokens", f->max_thinking, "Thinking budget per turn");
   cmd->add_option("-c,--context", f->context, "KV-cache capacity in tokens")->capture_default_str();
   cmd->add_flag("--thinking", f->thinking, "Hybrid models (V3.1, Qwen3): thinking mode");
+  cmd->add_option("--speculative", f->speculative,
+                  "none; mtp: the model's MTP module drafts a token that the next step verifies (same output); ngram")
+      ->check(CLI::IsMember({"none", "mtp", "ngram"}))->capture_default_str();
   cmd->footer("Example: radseek chat -m MODEL --max-thinking-tokens 512");
   cmd->callback([f] { std::exit(run_chat(*f)); });
 }
