@@ -429,12 +429,18 @@ void ConstrainedDecoder::decide(const std::vector<std::string>& all_choices, flo
       allowed.push_back(t);
   }
   if (allowed.empty()) allowed.push_back(fallback_token());
-  // Softmax restricted to the distinct first tokens of the alternatives (the model's confidence).
+  record(std::move(d), tokens, allowed, logits);
+}
+
+// Softmax restricted to the distinct first tokens of the alternatives (the model's confidence),
+// then only those tokens stay possible.
+void ConstrainedDecoder::record(Decision d, const std::vector<int32_t>& tokens, const std::vector<int32_t>& allowed,
+                                float* logits) {
   float mx = -std::numeric_limits<float>::infinity();
   for (int32_t t : allowed) mx = std::max(mx, logits[t]);
   double z = 0.0;
   for (int32_t t : allowed) z += std::exp(static_cast<double>(logits[t]) - mx);
-  for (size_t i = 0; i < choices.size(); ++i) {
+  for (size_t i = 0; i < d.choices.size(); ++i) {
     const bool on = std::find(allowed.begin(), allowed.end(), tokens[i]) != allowed.end();
     d.group_probability.push_back(on ? std::exp(static_cast<double>(logits[tokens[i]]) - mx) / z : 0.0);
     d.group_size.push_back(static_cast<int>(std::count(tokens.begin(), tokens.end(), tokens[i])));
@@ -498,17 +504,7 @@ bool ConstrainedDecoder::decide_across(const std::string& forced, float* logits,
       allowed.push_back(t);
   }
   if (allowed.empty()) return false;
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int32_t t : allowed) mx = std::max(mx, logits[t]);
-  double z = 0.0;
-  for (int32_t t : allowed) z += std::exp(static_cast<double>(logits[t]) - mx);
-  for (size_t i = 0; i < choices.size(); ++i) {
-    const bool on = std::find(allowed.begin(), allowed.end(), tokens[i]) != allowed.end();
-    d.group_probability.push_back(on ? std::exp(static_cast<double>(logits[tokens[i]]) - mx) / z : 0.0);
-    d.group_size.push_back(static_cast<int>(std::count(tokens.begin(), tokens.end(), tokens[i])));
-  }
-  decisions_.push_back(std::move(d));
-  keep_only(logits, allowed);
+  record(std::move(d), tokens, allowed, logits);
   return true;
 }
 

@@ -150,6 +150,7 @@ class ConstrainedDecoder {
   std::vector<std::string> still_open(const std::vector<std::string>& choices) const;
   void pick_candidates(float* logits, int64_t remaining);
   bool decide_across(const std::string& forced, float* logits, int64_t remaining);
+  void record(Decision d, const std::vector<int32_t>& tokens, const std::vector<int32_t>& allowed, float* logits);
   int32_t fallback_token() const;
   int32_t first_token(const std::string& s) const;
   bool fits(std::string_view candidate_text, int64_t remaining_after) const;
