@@ -25,6 +25,7 @@ struct ServeFlags {
   std::string chat_template;
   double grace_s = 30;
   int prefix_entries = 8;
+  std::string speculative = "none";
 };
 
 // The signal handler's only state: the write end of a self-pipe. A handler may only call
@@ -71,6 +72,7 @@ int run_serve(ServeFlags& f) {
     f.opts.chat_template = *k;
   }
   f.opts.scheduler.prefix_cache.max_entries = f.prefix_entries;
+  if (f.speculative == "mtp") f.opts.scheduler.speculation = engine::GenerateParams::Speculation::kMtp;
   const size_t n_keys = keys->size();
   auto srv = server::Server::create(f.opts, std::move(*keys), std::move(*audit));
   if (!srv) return fail(srv.error().message);
@@ -111,12 +113,18 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--host", o.host, "Address to bind; anything but loopback requires API keys")->capture_default_str();
   cmd->add_option("--port", o.port, "Port (0: any free port, printed at start)")->capture_default_str();
   cmd->add_option("--model-name", o.model_name, "Model id reported by /v1/models")->capture_default_str();
-  cmd->add_option("-c,--ctx-size", o.context_size, "Tokens per request (prompt + completion)")->capture_default_str();
+  cmd->add_option("-c,--ctx-size", o.context_size,
+                  "Tokens per request (prompt + completion); 0: the model's max_position_embeddings, at most 4096")
+      ->capture_default_str();
   cmd->add_option("--default-max-tokens", o.default_max_tokens, "Completion tokens when a request sets none")->capture_default_str();
   cmd->add_option("--parallel", o.scheduler.max_batch, "Sequences decoded together in one batch")->capture_default_str();
   cmd->add_option("--queue", o.scheduler.max_queue, "Requests that may wait for a slot; more get 429")->capture_default_str();
   cmd->add_option("--prefill-chunk", o.scheduler.prefill_chunk, "Prompt tokens per sequence per step")->capture_default_str();
   cmd->add_option("--step-tokens", o.scheduler.step_token_budget, "Tokens per batched forward pass")->capture_default_str();
+  cmd->add_option("--speculative", f->speculative,
+                  "none; mtp: each decoding sequence feeds its token and the MTP module's draft of the next, kept "
+                  "when the model agrees (same output; /metrics counts drafts)")
+      ->check(CLI::IsMember({"none", "mtp"}))->capture_default_str();
   cmd->add_option("--prefix-cache", f->prefix_entries, "Recent prompts kept for prefix reuse (0: off)")->capture_default_str();
   cmd->add_option("--timeout", o.request_timeout_s, "Seconds a request may run; then it ends with finish_reason length")->capture_default_str();
   cmd->add_option("--max-body-bytes", o.max_body_bytes, "Largest request body (413 beyond)")->capture_default_str();

@@ -116,7 +116,8 @@ Status Engine::feed_batch(model::Scratch& scratch, std::span<const BatchItem> it
   steps.reserve(items.size());
   for (const BatchItem& it : items)
     steps.push_back(model::SeqStep{.tokens = it.tokens, .cache = &it.session->cache(),
-                                   .logits = it.session->logits_buffer().data(), .rows = model::LogitsRows::kLast});
+                                   .logits = it.logits != nullptr ? it.logits : it.session->logits_buffer().data(),
+                                   .rows = it.rows, .hidden_out = it.hidden_out});
   return model_->forward_batch(ctx_, model::BatchArgs{.seqs = steps, .scratch = &scratch});
 }
 

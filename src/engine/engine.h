@@ -108,6 +108,12 @@ class Engine {
   struct BatchItem {
     Session* session = nullptr;
     std::span<const int32_t> tokens;
+    // Optional (speculative verify steps): logits of every fed position [T, V] into `logits`, and
+    // the final-normed hidden states [T, d] into `hidden_out`. Default: the last position's logits
+    // into the session's buffer.
+    model::LogitsRows rows = model::LogitsRows::kLast;
+    float* logits = nullptr;
+    float* hidden_out = nullptr;
   };
   Status feed_batch(model::Scratch& scratch, std::span<const BatchItem> items) const;
   // Log-softmax over the whole vocabulary at every position of ids (FP32 unless the engine is BF16).

@@ -82,6 +82,10 @@ std::string Metrics::render(const SchedulerStats& s, bool ready) const {
   out += "radseek_prefix_cache_hits_total " + std::to_string(s.prefix_hits) + "\n";
   header(out, "radseek_prefix_cache_tokens_total", "counter", "Prompt tokens copied from the prefix cache.");
   out += "radseek_prefix_cache_tokens_total " + std::to_string(s.prefix_tokens_reused) + "\n";
+  header(out, "radseek_speculative_drafts_total", "counter", "MTP drafts verified (serve --speculative mtp).");
+  out += "radseek_speculative_drafts_total " + std::to_string(s.drafted) + "\n";
+  header(out, "radseek_speculative_accepted_total", "counter", "MTP drafts the main model agreed with.");
+  out += "radseek_speculative_accepted_total " + std::to_string(s.accepted) + "\n";
   header(out, "radseek_request_duration_seconds", "histogram", "Request latency by endpoint.");
   for (const auto& [ep, h] : latency_) h.render(out, "radseek_request_duration_seconds", "endpoint=\"" + ep + "\"");
   header(out, "radseek_time_to_first_token_seconds", "histogram", "Time from request to its first generated token.");

@@ -60,10 +60,22 @@ struct Scheduler::Active {
   int64_t cached = 0;           // of those, copied from the prefix cache
   std::vector<int32_t> next;    // the sampled token to feed in the next step (decoding)
   int64_t chunk = 0;            // tokens this sequence feeds in the current step
+  // MTP drafting: the guess for the token after `next` (-1: none), verified in the next step.
+  int32_t guess = -1;
+  int32_t pair[2] = {0, 0};     // [next, guess] as fed
+  model::KvCache mtp_cache;     // the MTP module's cache (positions from the first decoded token)
+  model::Scratch mtp_scratch;
+  std::vector<float> logits2;   // [2, V] a verify step's logits
+  std::vector<float> hidden;    // [2, d] its final-normed hidden states
+  std::vector<float> draft_logits;  // [V]
 };
 
 Scheduler::Scheduler(const engine::Engine& e, SchedulerOptions o)
-    : e_(e), o_(o), prefix_(e, o.prefix_cache), thread_([this] { loop(); }) {}
+    : e_(e), o_(o), prefix_(e, o.prefix_cache),
+      mtp_(o.speculation == engine::GenerateParams::Speculation::kMtp && e.has_mtp()
+               ? dynamic_cast<const model::Model*>(&e.model())
+               : nullptr),
+      thread_([this] { loop(); }) {}
 
 Scheduler::~Scheduler() { shutdown(Clock::now()); }
 
@@ -102,6 +114,8 @@ SchedulerStats Scheduler::stats() const {
   s.step_tokens = step_tokens_.load();
   s.prefix_hits = prefix_hits_.load();
   s.prefix_tokens_reused = prefix_reused_.load();
+  s.drafted = drafted_.load();
+  s.accepted = accepted_.load();
   return s;
 }
 
@@ -136,8 +150,16 @@ void Scheduler::admit() {
     auto a = std::make_unique<Active>();
     a->handle = std::move(next.first);
     a->req = std::move(next.second);
-    const auto capacity = static_cast<int64_t>(a->req.prompt.size()) + a->req.seq.max_new_tokens;
+    // One more row than the output needs: a verify step holds the guess before it is judged.
+    const auto capacity = static_cast<int64_t>(a->req.prompt.size()) + a->req.seq.max_new_tokens + (mtp_ ? 1 : 0);
     a->session = std::make_unique<engine::Session>(e_.model(), capacity);
+    if (mtp_) {
+      const auto& c = e_.model().config();
+      a->mtp_cache = mtp_->make_mtp_cache(a->req.seq.max_new_tokens + 2);
+      a->logits2.resize(static_cast<size_t>(2 * c.vocab_size));
+      a->hidden.resize(static_cast<size_t>(2 * c.hidden_size));
+      a->draft_logits.resize(static_cast<size_t>(c.vocab_size));
+    }
     a->fed = a->cached = prefix_.reuse(a->req.prompt, *a->session);
     a->seq = std::make_unique<engine::SequenceState>(a->req.seq);
     a->handle->mark_started();
@@ -163,9 +185,18 @@ void Scheduler::run_step() {
   for (auto& a : active_) {
     a->chunk = 0;
     if (a->next.empty()) continue;
-    a->chunk = 1;
-    --budget;
-    items.push_back({.session = a->session.get(), .tokens = a->next});
+    if (a->guess >= 0 && a->session->length() + 2 <= a->session->capacity()) {
+      a->pair[0] = a->next[0];
+      a->pair[1] = a->guess;
+      a->chunk = 2;
+      items.push_back({.session = a->session.get(), .tokens = a->pair, .rows = model::LogitsRows::kAll,
+                       .logits = a->logits2.data(), .hidden_out = a->hidden.data()});
+    } else {
+      a->guess = -1;
+      a->chunk = 1;
+      items.push_back({.session = a->session.get(), .tokens = a->next, .hidden_out = mtp_ ? a->hidden.data() : nullptr});
+    }
+    budget -= a->chunk;
     in_step.push_back(a.get());
   }
   for (auto& a : active_) {
@@ -203,6 +234,7 @@ bool Scheduler::advance(Active& a) {
     if (a.fed < static_cast<int64_t>(a.req.prompt.size())) return true;  // more prompt to read
     prefix_.remember(a.req.prompt, *a.session);
   }
+  if (was_decoding && a.chunk == 2) return advance_verified(a);
   auto step = a.seq->step(a.session->logits_buffer().data());
   if (!step) {
     end(a, "error", step.error().message);
@@ -213,7 +245,52 @@ bool Scheduler::advance(Active& a) {
   a.handle->push(std::move(*step));
   if (done) return false;
   a.next.assign(1, id);
+  // A decode step fed one token with its hidden state kept: the MTP module drafts the one after id.
+  if (mtp_ && was_decoding) draft(a, a.next);
   return true;
+}
+
+// After a verify step that fed [t, guess]: the token after t comes from row 0; when it is the guess,
+// the token after the guess comes from row 1 (two tokens this step), else the guess's cache row is
+// dropped. Returns false when the sequence is finished.
+bool Scheduler::advance_verified(Active& a) {
+  const int64_t V = e_.model().config().vocab_size;
+  const int32_t guess = a.guess;
+  a.guess = -1;
+  drafted_.fetch_add(1);
+  auto first = a.seq->step(a.logits2.data());
+  if (!first) return end(a, "error", first.error().message), true;
+  const int32_t x1 = first->id;
+  const bool done1 = first->done;
+  a.handle->push(std::move(*first));
+  if (x1 != guess) {
+    a.session->cache().set_length(a.session->length() - 1);
+    if (done1 || a.session->length() >= a.session->capacity()) return false;
+    a.next.assign(1, x1);
+    draft(a, a.next);
+    return true;
+  }
+  accepted_.fetch_add(1);
+  if (done1) return false;
+  auto second = a.seq->step(a.logits2.data() + V);
+  if (!second) return end(a, "error", second.error().message), true;
+  const int32_t x2 = second->id;
+  const bool done2 = second->done || a.session->length() >= a.session->capacity();
+  a.handle->push(std::move(*second));
+  if (done2) return false;
+  a.next.assign(1, x2);
+  const int32_t toks[2] = {guess, x2};
+  draft(a, toks);
+  return true;
+}
+
+// tokens: the tokens that follow the positions whose hidden states the last step kept ([1] or [2]).
+// A failed draft only costs speed: the sequence then decodes one token a step.
+void Scheduler::draft(Active& a, std::span<const int32_t> tokens) {
+  if (a.mtp_cache.length() + static_cast<int64_t>(tokens.size()) > a.mtp_cache.capacity()) return;
+  const Status st = mtp_->mtp_forward(e_.context(), {.hidden = a.hidden.data(), .tokens = tokens, .cache = &a.mtp_cache,
+                                                     .scratch = &a.mtp_scratch, .logits = a.draft_logits.data()});
+  if (st.ok()) a.guess = engine::argmax(a.draft_logits.data(), e_.model().config().vocab_size);
 }
 
 void Scheduler::end(Active& a, const char* reason, std::string error) {

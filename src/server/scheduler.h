@@ -20,6 +20,7 @@
 
 #include "engine/engine.h"
 #include "engine/sequence.h"
+#include "model/model.h"
 #include "server/openai_schema.h"
 #include "server/prefix_cache.h"
 
@@ -33,6 +34,10 @@ struct SchedulerOptions {
   int64_t prefill_chunk = 256;        // prompt tokens one sequence reads per step
   int64_t step_token_budget = 512;    // tokens in one forward pass (decode tokens + prompt chunks)
   PrefixCacheOptions prefix_cache = {};
+  // kMtp: each decoding sequence feeds [token, the MTP module's draft of the one after] and keeps
+  // both when the main model agrees (speculative.h's scheme inside the batched step; the output is
+  // what plain decoding gives). kNgram is not offered here.
+  engine::GenerateParams::Speculation speculation = engine::GenerateParams::Speculation::kNone;
 };
 
 struct SequenceRequest {
@@ -77,6 +82,7 @@ class RequestHandle {
 
 struct SchedulerStats {
   int64_t queued = 0, active = 0, steps = 0, step_tokens = 0, prefix_hits = 0, prefix_tokens_reused = 0;
+  int64_t drafted = 0, accepted = 0;  // MTP drafts verified / kept
 };
 
 class Scheduler {
@@ -100,12 +106,15 @@ class Scheduler {
   void reap();
   void run_step();
   bool advance(Active& a);
+  bool advance_verified(Active& a);
+  void draft(Active& a, std::span<const int32_t> tokens);
   void end(Active& a, const char* reason, std::string error = {});
 
   const engine::Engine& e_;
   SchedulerOptions o_;
   PrefixCache prefix_;
   model::Scratch scratch_;  // the batched forward's buffers, used by the scheduler thread only
+  const model::Model* mtp_ = nullptr;  // set when drafting with the MTP module
   std::vector<std::unique_ptr<Active>> active_;
 
   mutable std::mutex mu_;
@@ -114,6 +123,7 @@ class Scheduler {
   bool stopping_ = false;
   Clock::time_point deadline_ = Clock::time_point::max();
   std::atomic<int64_t> active_count_{0}, steps_{0}, step_tokens_{0}, prefix_hits_{0}, prefix_reused_{0};
+  std::atomic<int64_t> drafted_{0}, accepted_{0};
   std::thread thread_;
 };
 

@@ -118,7 +118,8 @@ Expected<std::unique_ptr<Server>> Server::create(ServerOptions opts, KeyStore ke
     return make_error(ErrorCode::kInvalidArgument,
                       "--host " + opts.host + " is not a loopback address: serving beyond this machine requires API keys "
                       "(--api-key, --api-key-file or --api-key-env)");
-  if (opts.context_size < 2) return make_error(ErrorCode::kInvalidArgument, "--ctx-size must be at least 2");
+  if (opts.context_size != 0 && opts.context_size < 2)
+    return make_error(ErrorCode::kInvalidArgument, "--ctx-size must be at least 2 (or 0: from the model)");
   if (opts.scheduler.max_batch < 1 || opts.scheduler.max_queue < 0)
     return make_error(ErrorCode::kInvalidArgument, "--parallel must be >= 1 and --queue >= 0");
   auto st = std::make_unique<ServerState>();
@@ -158,7 +159,9 @@ void Server::listen() { s_->http.listen_after_bind(); }
 
 Status Server::set_engine(std::unique_ptr<engine::Engine> e) {
   ServerState& s = *s_;
-  if (s.opts.context_size > e->model().config().max_position_embeddings && e->model().config().max_position_embeddings > 0)
+  const int64_t max_pos = e->model().config().max_position_embeddings;
+  if (s.opts.context_size == 0) s.opts.context_size = max_pos > 0 ? std::min<int64_t>(max_pos, 4096) : 4096;
+  if (s.opts.context_size > max_pos && max_pos > 0)
     return make_error(ErrorCode::kInvalidArgument, "--ctx-size " + std::to_string(s.opts.context_size) +
                                                        " exceeds the model's max_position_embeddings");
   if (e->tokenizer()) {
@@ -169,6 +172,9 @@ Status Server::set_engine(std::unique_ptr<engine::Engine> e) {
   } else {
     s.template_error = "the model folder has no tokenizer.json: use /v1/completions with token ids";
   }
+  if (s.opts.scheduler.speculation == engine::GenerateParams::Speculation::kMtp && !e->has_mtp())
+    return make_error(ErrorCode::kInvalidArgument, "--speculative mtp: " + e->model().checkpoint().dir() +
+                                                       " has no MTP module (num_nextn_predict_layers)");
   s.engine = std::move(e);
   s.scheduler = std::make_unique<Scheduler>(*s.engine, s.opts.scheduler);
   s.ready.store(true);

@@ -24,7 +24,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                          // 0: any free port (see Server::port())
   std::string model_name = "radseek";       // the id /v1/models reports
-  int64_t context_size = 4096;              // prompt + completion tokens per request
+  // Prompt + completion tokens per request; 0: the model's max_position_embeddings, at most 4096.
+  int64_t context_size = 0;
   int64_t default_max_tokens = 1024;        // when a request gives none (capped by the context)
   size_t max_body_bytes = size_t{1} << 20;  // larger bodies get 413
   int max_json_depth = 64;                  // deeper nesting gets 400 before parsing

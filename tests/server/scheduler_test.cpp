@@ -79,6 +79,38 @@ TEST_F(SchedulerTest, BatchedGreedyEqualsOneAtATimeGeneration) {
   EXPECT_GT(sched.stats().steps, 0);
 }
 
+// --speculative mtp in the batched scheduler: every sequence's output equals plain decoding's,
+// greedy and sampled, with sequences of different lengths in one batch; drafts are verified (the
+// random model's MTP drafts are mostly wrong, so the reject path runs; the accept path runs on the
+// repeated tokens a random model falls into).
+TEST_F(SchedulerTest, MtpDraftsChangeNoOutput) {
+  const std::vector<std::vector<int32_t>> prompts{prompt(5, 1), prompt(40, 2), prompt(17, 3), prompt(3, 4)};
+  for (float temperature : {0.0f, 0.8f}) {
+    std::vector<std::vector<int32_t>> outs[2];
+    int64_t drafted = 0, accepted = 0;
+    for (int spec = 0; spec < 2; ++spec) {
+      Scheduler sched(*engine_, {.max_batch = 3, .max_queue = 16, .prefill_chunk = 16, .step_token_budget = 40,
+                                 .prefix_cache = {.max_entries = 0},
+                                 .speculation = spec ? engine::GenerateParams::Speculation::kMtp
+                                                     : engine::GenerateParams::Speculation::kNone});
+      std::vector<std::shared_ptr<RequestHandle>> hs;
+      for (size_t i = 0; i < prompts.size(); ++i) {
+        auto o = greedy(24 + static_cast<int64_t>(i));
+        o.sampling = {.temperature = temperature, .seed = 3 + i};
+        auto h = sched.submit({.prompt = prompts[i], .seq = o});
+        ASSERT_TRUE(std::holds_alternative<std::shared_ptr<RequestHandle>>(h));
+        hs.push_back(std::get<0>(h));
+      }
+      for (auto& h : hs) outs[spec].push_back(run_to_end(*h).ids);
+      drafted += sched.stats().drafted;
+      accepted += sched.stats().accepted;
+    }
+    EXPECT_EQ(outs[1], outs[0]) << "temperature " << temperature;
+    EXPECT_GT(drafted, 0);
+    ::testing::Test::RecordProperty("accepted", static_cast<int>(accepted));
+  }
+}
+
 TEST_F(SchedulerTest, PrefixCacheReusesAPromptPrefixWithoutChangingTheOutput) {
   Scheduler sched(*engine_, {.max_batch = 2, .prefix_cache = {.max_entries = 4, .min_tokens = 8}});
   auto shared = prompt(48, 9);
