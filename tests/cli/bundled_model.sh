@@ -67,6 +67,25 @@ if [[ -f "$src/models/radseek-mini/config.json" ]]; then
     cmp -s "$scratch/spec_none.cmp" "$scratch/spec_mtp.cmp" || fail "classify $shape --speculative mtp changed the output"
     grep -q "drafts accepted" "$scratch/spec_mtp.txt" || fail "$shape: no acceptance reported: $(cat "$scratch/spec_mtp.txt")"
   done
+  # serve with no -m and no --ctx-size starts on the bundled model and drafts with its MTP module.
+  env -u RADSEEK_MODEL "$radseek" serve --port 0 -t 1 --speculative mtp --audit-log '' 2> "$scratch/serve.txt" &
+  serve_pid=$!
+  port=""
+  for _ in $(seq 1 100); do
+    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$scratch/serve.txt" | grep -o '[0-9]*$' || true)
+    [[ -n $port ]] && [[ $(curl -s "localhost:$port/health" 2> /dev/null) == *'"ok"'* ]] && break
+    sleep 0.1
+  done
+  if [[ -z $port ]]; then
+    fail "serve did not start: $(cat "$scratch/serve.txt")"
+  else
+    reply=$(curl -s "localhost:$port/v1/chat/completions" -H 'Content-Type: application/json' \
+      -d '{"messages":[{"role":"user","content":"FINDINGS: Small left pleural effusion."}],"max_tokens":40,"temperature":0}')
+    [[ $reply == *'"choices"'* ]] || fail "serve: no completion: $reply $(cat "$scratch/serve.txt")"
+    drafts=$(curl -s "localhost:$port/metrics" | awk '$1 == "radseek_speculative_drafts_total" { print $2 }')
+    [[ ${drafts:-0} -gt 0 ]] || fail "serve --speculative mtp: no drafts in /metrics"
+  fi
+  kill "$serve_pid" 2> /dev/null; wait "$serve_pid" 2> /dev/null || true
 else
   echo "note: $src/models/radseek-mini not present; part 3 not run" >&2
 fi
