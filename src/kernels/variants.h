@@ -14,7 +14,7 @@ namespace avx2 {
 void gemm(const GemmArgs& a);
 // Q8 / Q4 weights: int8 activations with vpmaddubsw for kBF16, dequantised f32 for kF32.
 void gemm_q(const GemmArgs& a);
-// ggml block weights (GGUF): kBF16 with Q8_0/Q4_0/Q4_K/Q6_K on int8 activations (vpmaddubsw), the
+// ggml block weights (GGUF): kBF16 with Q8_0/Q4_0/Q4_K/Q5_K/Q6_K on int8 activations (vpmaddubsw), the
 // rest with rows dequantised by the reference and FMA dot products.
 void gemm_ggml(const GemmArgs& a);
 // KernelTable::quantize_ggml, bit-identical to ref::quantize_ggml.
@@ -49,7 +49,7 @@ bool gemm_fp8_decode_bf16(const GemmArgs& a);
 // Needs AVX512_VNNI too: Q8 / Q4 weights, vpdpbusd on int8 activations for kBF16, dequantised f32 for
 // kF32 (without VNNI the AVX-512 level keeps avx2::gemm_q).
 void gemm_q_vnni(const GemmArgs& a);
-// Needs AVX512_VNNI too: ggml block weights; kBF16 with Q8_0/Q4_0/Q4_K/Q6_K on the integer path,
+// Needs AVX512_VNNI too: ggml block weights; kBF16 with Q8_0/Q4_0/Q4_K/Q5_K/Q6_K on the integer path,
 // the rest through gemm_ggml_dequant (gemm_avx512_ggml.cpp).
 void gemm_ggml_vnni(const GemmArgs& a);
 // Needs AVX512_VNNI's level flags: KernelTable::quantize_ggml, bit-identical to ref::quantize_ggml.

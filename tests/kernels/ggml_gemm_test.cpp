@@ -23,7 +23,7 @@ namespace {
 // Σ|x·w| of a few f32 ulps per term; 1e-5 leaves room for k up to a few thousand.
 constexpr double kTolF32 = 1e-5;
 // kBF16 (int8 activations): codes are bit-identical and the SIMD integer sums exact; only the f32
-// scaling order differs, but the offset/min terms (Q4_K: dmin·m·Σxq, Q6_K: 32·d·sc·Σxq) are
+// scaling order differs, but the offset/min terms (Q4_K/Q5_K: dmin·m·Σxq, Q6_K: 32·d·sc·Σxq) are
 // subtracted as separate f32 sums as large as Σ|x|·(|w| + offset), so the bound uses that sum.
 constexpr double kTolInt = 1e-5;
 constexpr float kSentinel = -12345.0f;
@@ -123,6 +123,7 @@ TEST_P(GgmlGemm, OddBlockCountsAndLongRows) {
   check(table_, GgmlQuant::kQ4_0, ActPrecision::kBF16, 2, 5, 96, 12);
   for (GgmlQuant q : kTypes) check(table_, q, ActPrecision::kBF16, 1, 17, 768, 13);
   check(table_, GgmlQuant::kQ4_K, ActPrecision::kBF16, 5, 6, 2048, 14);
+  check(table_, GgmlQuant::kQ5_K, ActPrecision::kBF16, 5, 6, 2048, 16);
   check(table_, GgmlQuant::kQ6_K, ActPrecision::kF32, 5, 6, 2048, 15);
 }
 

@@ -1,5 +1,5 @@
 // AVX2 gemm for ggml block weights (GGUF), the level for CPUs without AVX-512 VNNI.
-// ActPrecision::kBF16 with Q8_0 / Q4_0 / Q4_K / Q6_K — integer path as llama.cpp's AVX2 code: activations
+// ActPrecision::kBF16 with Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K — integer path as llama.cpp's AVX2 code: activations
 // quantised once per product (quantize_ggml, bit-identical to ref::quantize_ggml), then per 32
 // columns vpmaddubsw (u8 × s8 → i16 pairs) and vpmaddwd (pairs → i32, by 1 or by the sub-block's
 // scale), one convert and FMA per block (Q8_0/Q4_0) or super-block (Q4_K):
@@ -7,8 +7,9 @@
 //     (vpsignb; the activation codes never use −128, so the negation cannot overflow).
 //   Q4_0: nibbles w + 8 against x; the 8·Σxq offset comes from the activations' step·bsum32.
 //   Q4_K: nibbles q against x, scales by vpmaddwd; the min term dmin·Σ m·Σxq from per-32 code sums.
+//   Q5_K: as Q4_K with qh's fifth bit moved to bit 4 of each code (0..31: no vpmaddubsw saturation).
 //   Q6_K: 6-bit q = w + 32 against x, 16-column scales by vpmaddwd; 32·Σ sc·Σxq from per-16 sums.
-// Everything else (FP32 activations, Q5_K): each weight row is dequantised once by the scalar
+// FP32 activations: each weight row is dequantised once by the scalar
 // reference, then FMA dot products with every activation row (kBF16: code × step).
 #include <immintrin.h>
 
@@ -131,22 +132,38 @@ inline void unpack_k4_scales(const uint8_t* packed, uint32_t u[4]) {
   u[0] &= kMask1;
 }
 
-float row_q4_k(const uint8_t* row, int64_t nblocks, const int8_t* xq, const float* step, const int32_t* bsum32) {
+// Bit b (0..7) of every byte of v, moved to bit 4 (value 16). The 16-bit shifts carry bits across
+// the byte boundary, but bit 4 of each byte still comes from bit b of the same byte.
+inline __m256i bit_to_16(__m256i v, int b) {
+  const __m256i moved = b >= 4 ? _mm256_srli_epi16(v, b - 4) : _mm256_slli_epi16(v, 4 - b);
+  return _mm256_and_si256(moved, _mm256_set1_epi8(16));
+}
+
+// Q4_K (kQ5 false, 144-byte super-blocks) and Q5_K (176 bytes: 32 qh bytes before the nibbles;
+// bit 2c / 2c+1 of qh[l] is the fifth bit of column l of sub-block 2c / 2c+1).
+template <bool kQ5>
+float row_k4(const uint8_t* row, int64_t nblocks, const int8_t* xq, const float* step, const int32_t* bsum32) {
+  constexpr int64_t kBytes = kQ5 ? 176 : 144, kQs = kQ5 ? 48 : 16;
   __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
   const __m256i nib = _mm256_set1_epi8(0x0f);
   for (int64_t s = 0; s < nblocks; ++s) {
-    const uint8_t* p = row + s * 144;
-    prefetch_ahead(p, 144);
+    const uint8_t* p = row + s * kBytes;
+    prefetch_ahead(p, kBytes);
     alignas(16) uint32_t u[4];
     unpack_k4_scales(p + 4, u);
     const auto* sc = reinterpret_cast<const uint8_t*>(u);
     const int8_t* x = xq + s * 256;
     __m256i isum = _mm256_setzero_si256();
+    const __m256i qh = kQ5 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16)) : nib;
     for (int c = 0; c < 4; ++c) {
-      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 + 32 * c));
-      const __m256i lo = _mm256_maddubs_epi16(_mm256_and_si256(raw, nib), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * c)));
-      const __m256i hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(raw, 4), nib),
-                                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * c + 32)));
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kQs + 32 * c));
+      __m256i qlo = _mm256_and_si256(raw, nib), qhi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), nib);
+      if constexpr (kQ5) {
+        qlo = _mm256_or_si256(qlo, bit_to_16(qh, 2 * c));
+        qhi = _mm256_or_si256(qhi, bit_to_16(qh, 2 * c + 1));
+      }
+      const __m256i lo = _mm256_maddubs_epi16(qlo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * c)));
+      const __m256i hi = _mm256_maddubs_epi16(qhi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * c + 32)));
       isum = _mm256_add_epi32(isum, _mm256_madd_epi16(lo, _mm256_set1_epi16(sc[2 * c])));
       isum = _mm256_add_epi32(isum, _mm256_madd_epi16(hi, _mm256_set1_epi16(sc[2 * c + 1])));
     }
@@ -199,7 +216,8 @@ float row_q6_k(const uint8_t* row, int64_t nblocks, const int8_t* xq, const floa
 }
 
 bool has_int_path(GgmlQuant t) {
-  return t == GgmlQuant::kQ8_0 || t == GgmlQuant::kQ4_0 || t == GgmlQuant::kQ4_K || t == GgmlQuant::kQ6_K;
+  return t == GgmlQuant::kQ8_0 || t == GgmlQuant::kQ4_0 || t == GgmlQuant::kQ4_K || t == GgmlQuant::kQ5_K ||
+         t == GgmlQuant::kQ6_K;
 }
 
 void gemm_int(const GemmArgs& a, const ref::GgmlActs& ac) {
@@ -214,7 +232,8 @@ void gemm_int(const GemmArgs& a, const ref::GgmlActs& ac) {
       switch (w.ggml) {
         case GgmlQuant::kQ8_0: r = row_q8_0(row, nblocks, xq, ac.step + i * S); break;
         case GgmlQuant::kQ4_0: r = row_q4_0(row, nblocks, xq, ac.step + i * S, ac.step_bsum32 + i * G); break;
-        case GgmlQuant::kQ4_K: r = row_q4_k(row, nblocks, xq, ac.step + i * S, ac.bsum32 + i * G); break;
+        case GgmlQuant::kQ4_K: r = row_k4<false>(row, nblocks, xq, ac.step + i * S, ac.bsum32 + i * G); break;
+        case GgmlQuant::kQ5_K: r = row_k4<true>(row, nblocks, xq, ac.step + i * S, ac.bsum32 + i * G); break;
         default: r = row_q6_k(row, nblocks, xq, ac.step + i * S, ac.bsum16 + i * (k / 16)); break;
       }
       a.y[i * a.ldy + j - a.y_col_offset] = r;

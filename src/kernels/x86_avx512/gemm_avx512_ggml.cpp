@@ -1,4 +1,4 @@
-// AVX-512 (+VNNI) gemm for ggml block weights (GGUF Q8_0, Q4_0, Q4_K, Q6_K; Q5_K and FP32
+// AVX-512 (+VNNI) gemm for ggml block weights (GGUF Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; FP32
 // activations take the dequantising path at the end). Contract and oracle: ref/ggml_gemm.h.
 //
 // Legend: m activation rows, k = w.cols, n weight rows; a "block" is one ggml block of the weights,
@@ -16,6 +16,8 @@
 //     sub-blocks) in order. vpmaddubsw makes i16 pairs, vpdpwssd multiplies them by the 6-bit
 //     scales into i32, so one super-block needs one float FMA; the min term is dmin·Σ m·Σxq
 //     (vpmaddwd against per-32 activation code sums).
+//   Q5_K: as Q4_K; the fifth bit (qh) adds 16 to the nibble under a byte mask (vptestmb), so the
+//     unsigned codes are 0..31 and vpmaddubsw still cannot saturate.
 //   Q6_K: unsigned 6-bit q (x = d·sc·(q − 32)); as Q4_K with 16-column sub-blocks, the offset term
 //     32·Σ sc·Σxq from per-16 code sums.
 // Decode (m = 1) streams one weight row at a time; prefill reuses each decoded block for kMaxMR rows.
@@ -186,8 +188,11 @@ inline void unpack_k4_scales(const uint8_t* packed, uint32_t u[4]) {
 
 // Q4_K: per super-block (144 bytes: f16 d, f16 dmin, 12 scale bytes, 128 nibble bytes) four
 // 32-byte pieces; piece c holds sub-block 2c in its low nibbles and 2c+1 in its high nibbles.
-template <int MR>
-void row_q4_k(const RowJob& jb) {
+// Q5_K (kQ5): 176 bytes, 32 qh bytes between the scales and the nibbles; bit 2c of qh[l] is the
+// fifth bit of column l of sub-block 2c, bit 2c+1 that of sub-block 2c+1.
+template <bool kQ5, int MR>
+void row_k4(const RowJob& jb) {
+  constexpr int64_t kBytes = kQ5 ? 176 : 144, kQs = kQ5 ? 48 : 16;
   const ref::GgmlActs& ac = *jb.ac;
   const int64_t k = ac.k, S = k / 256, G = k / 32;
   __m512 acc[MR];
@@ -197,8 +202,8 @@ void row_q4_k(const RowJob& jb) {
   const __m512i nib = _mm512_set1_epi8(0x0f);
   const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
   for (int64_t s = 0; s < jb.nblocks; ++s) {
-    const uint8_t* p = jb.row + s * 144;
-    prefetch_ahead(p, 144);
+    const uint8_t* p = jb.row + s * kBytes;
+    prefetch_ahead(p, kBytes);
     uint32_t dpair;
     std::memcpy(&dpair, p, 4);
     const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dpair)));  // d, dmin
@@ -208,16 +213,22 @@ void row_q4_k(const RowJob& jb) {
     const __m256i mins = _mm512_extracti64x4_epi64(scm, 1);
     const __m512i scm16 = _mm512_or_si512(scm, _mm512_slli_epi32(scm, 16));  // each scale in both i16 halves
     __m512i codes[4], sc[4];
+    const __m512i qh = kQ5 ? _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16))) : nib;
     RADSEEK_UNROLL
     for (int c = 0; c < 4; ++c) {
-      const __m512i raw = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 + 32 * c)));
+      const __m512i raw = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kQs + 32 * c)));
       codes[c] = _mm512_and_si512(_mm512_srlv_epi16(raw, shift), nib);
+      if constexpr (kQ5) {
+        const __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << (2 * c))),
+                                               _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1))), 1);
+        codes[c] = _mm512_mask_add_epi8(codes[c], _mm512_test_epi8_mask(qh, bit), codes[c], _mm512_set1_epi8(16));
+      }
       sc[c] = _mm512_permutexvar_epi32(halves(2 * c, 2 * c + 1), scm16);
     }
     RADSEEK_UNROLL
     for (int i = 0; i < MR; ++i) {
       const int8_t* xq = ac.q + (jb.i0 + i) * k + s * 256;
-      // vpmaddubsw: pairs of nibble × int8 products, |·| ≤ 2·15·127 (no saturation); vpmaddwd /
+      // vpmaddubsw: pairs of code × int8 products, |·| ≤ 2·31·127 (no saturation); vpmaddwd /
       // vpdpwssd scale them by the sub-block's scale into i32. Two chains: decode is latency-bound.
       __m512i pairs[4];
       RADSEEK_UNROLL
@@ -293,9 +304,10 @@ void row_any(GgmlQuant t, const RowJob& jb) {
   switch (t) {
     case GgmlQuant::kQ8_0: return row_32<false, MR>(jb);
     case GgmlQuant::kQ4_0: return row_32<true, MR>(jb);
-    case GgmlQuant::kQ4_K: return row_q4_k<MR>(jb);
+    case GgmlQuant::kQ4_K: return row_k4<false, MR>(jb);
+    case GgmlQuant::kQ5_K: return row_k4<true, MR>(jb);
     case GgmlQuant::kQ6_K: return row_q6_k<MR>(jb);
-    default: return;  // not reached: gemm_ggml_vnni sends the others to gemm_dequant
+    default: return;  // not reached: kNone has no weights
   }
 }
 
@@ -351,7 +363,7 @@ void quantize_ggml_vnni(const GgmlQuantizeArgs& a) {
   }
 }
 
-// FP32 activations (and Q5_K): each weight row dequantised once by the scalar reference, then FMA
+// FP32 activations: each weight row dequantised once by the scalar reference, then FMA
 // dot products with every activation row (kBF16: with the int8-rounded activations, code × step).
 // Buffers are the calling thread's, reused across calls.
 void gemm_ggml_dequant(const GemmArgs& a) {
@@ -382,7 +394,7 @@ void gemm_ggml_dequant(const GemmArgs& a) {
 }
 
 void gemm_ggml_vnni(const GemmArgs& a) {
-  if (a.precision == ActPrecision::kF32 || a.w->ggml == GgmlQuant::kQ5_K) return gemm_ggml_dequant(a);
+  if (a.precision == ActPrecision::kF32) return gemm_ggml_dequant(a);
   gemm_int(a);
 }
 
