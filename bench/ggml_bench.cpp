@@ -36,17 +36,7 @@ std::vector<uint8_t> make_blocks(GgmlQuant q, int64_t rows, int64_t k) {
     case GgmlQuant::kQ4_0: ref::quantize_row_q4_0(x.data(), row.data(), k); break;
     case GgmlQuant::kQ4_K: ref::quantize_row_q4_k(x.data(), row.data(), k); break;
     case GgmlQuant::kQ6_K: ref::quantize_row_q6_k(x.data(), row.data(), k); break;
-    case GgmlQuant::kQ5_K:
-      // No Q5_K writer: pseudo-random codes, scales and high bits, with finite f16 d and dmin.
-      for (int64_t b = 0; b < k / info.block_elems; ++b) {
-        uint8_t* blk = row.data() + b * info.block_bytes;
-        for (int64_t j = 0; j < info.block_bytes; ++j) {
-          s = s * 1664525u + 1013904223u;
-          blk[j] = static_cast<uint8_t>(s >> 24);
-        }
-        blk[0] = 0x00, blk[1] = 0x14, blk[2] = 0x00, blk[3] = 0x10;  // f16 d ≈ 9.8e-4, dmin ≈ 4.9e-4
-      }
-      break;
+    case GgmlQuant::kQ5_K: ref::quantize_row_q5_k(x.data(), row.data(), k); break;
     default: break;
   }
   std::vector<uint8_t> all(static_cast<size_t>(rb * rows));

@@ -1,7 +1,7 @@
 // Oracle: the scalar reference (kernels/ref/ggml_gemm). KernelTable::gemm_ggml on every ISA level
 // this CPU supports, for every ggml block type radseek reads from GGUF, both activation precisions,
 // decode and prefill m (partial activation tiles), odd block counts; gemv_t with ggml weights; and
-// the Q4_K / Q6_K writers' round trip.
+// the Q4_K / Q5_K / Q6_K writers' round trip.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -180,10 +180,11 @@ TEST_P(GgmlGemm, SharedQuantisedActivationsMatchTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(Levels, GgmlGemm, ::testing::ValuesIn(kFastLevels), level_name);
 
-// The writers: dequantise(quantise(x)) stays within the sub-block step. Q4_K: 15 steps over each
-// 32-value range plus 6-bit scale/min rounding; Q6_K: 63 steps with 8-bit scales. Bounds are the
+// The writers: dequantise(quantise(x)) stays within the sub-block step. Q4_K / Q5_K: 15 / 31 steps
+// over each 32-value range plus 6-bit scale/min rounding; Q6_K: 63 steps with 8-bit scales. Bounds are the
 // relative RMS errors of uniform rounding at those step counts with a 2× margin.
 constexpr double kQ4KRelRms = 2.0 * (1.0 / 15.0) * 4.0 / std::sqrt(12.0);
+constexpr double kQ5KRelRms = 2.0 * (1.0 / 31.0) * 4.0 / std::sqrt(12.0);
 constexpr double kQ6KRelRms = 2.0 * (1.0 / 31.0) * 3.0 / std::sqrt(12.0);
 
 double rel_rms_roundtrip(void (*quant)(const float*, uint8_t*, int64_t), GgmlQuant t) {
@@ -201,6 +202,7 @@ double rel_rms_roundtrip(void (*quant)(const float*, uint8_t*, int64_t), GgmlQua
 }
 
 TEST(GgmlQuantisers, Q4KRoundTrip) { EXPECT_LT(rel_rms_roundtrip(ref::quantize_row_q4_k, GgmlQuant::kQ4_K), kQ4KRelRms); }
+TEST(GgmlQuantisers, Q5KRoundTrip) { EXPECT_LT(rel_rms_roundtrip(ref::quantize_row_q5_k, GgmlQuant::kQ5_K), kQ5KRelRms); }
 TEST(GgmlQuantisers, Q6KRoundTrip) { EXPECT_LT(rel_rms_roundtrip(ref::quantize_row_q6_k, GgmlQuant::kQ6_K), kQ6KRelRms); }
 
 TEST(GgmlQuantisers, Q4KAllZeroBlockDecodesToZero) {

@@ -53,6 +53,7 @@ Encoded encode(const std::vector<float>& v, int64_t cols, GgufWeights want, bool
   Choice c = q8;
   if (want == GgufWeights::kQ4_0) c = {GgmlType::kQ4_0, 32, kernels::ref::kBlockBytesQ4_0, kernels::ref::quantize_row_q4_0};
   if (want == GgufWeights::kQ4_K) c = {GgmlType::kQ4_K, 256, kernels::ref::kBlockBytesQ4_K, kernels::ref::quantize_row_q4_k};
+  if (want == GgufWeights::kQ5_K) c = {GgmlType::kQ5_K, 256, kernels::ref::kBlockBytesQ5_K, kernels::ref::quantize_row_q5_k};
   if (want == GgufWeights::kQ6_K) c = {GgmlType::kQ6_K, 256, kernels::ref::kBlockBytesQ6_K, kernels::ref::quantize_row_q6_k};
   if (want == GgufWeights::kF16 || cols % c.block != 0) c = q8;
   if (want == GgufWeights::kF16 || cols % c.block != 0) return {GgmlType::kF16, format::encode_f16(v)};
@@ -271,6 +272,7 @@ std::vector<float> gguf_roundtrip(const std::vector<float>& v, int64_t cols, Ggu
       case GgmlType::kQ8_0: kernels::ref::dequantize_row_q8_0(src, dst, cols); break;
       case GgmlType::kQ4_0: kernels::ref::dequantize_row_q4_0(src, dst, cols); break;
       case GgmlType::kQ4_K: kernels::ref::dequantize_row_q4_k(src, dst, cols); break;
+      case GgmlType::kQ5_K: kernels::ref::dequantize_row_q5_k(src, dst, cols); break;
       case GgmlType::kQ6_K: kernels::ref::dequantize_row_q6_k(src, dst, cols); break;
       default: (void)info; std::fill(dst, dst + cols, NAN);
     }

@@ -150,18 +150,19 @@ INSTANTIATE_TEST_SUITE_P(Presets, GgufMatchesFolder,
                          });
 
 // k-quants need rows of 256: the dense tiny models widened.
-TEST(GgufKQuants, Q4KAndQ6KOnWiderModels) {
+TEST(GgufKQuants, Q4KQ5KAndQ6KOnWiderModels) {
   const json wide = {{"hidden_size", 256}, {"intermediate_size", 512}, {"num_attention_heads", 4}, {"num_key_value_heads", 2}};
   for (const char* preset : {"tiny-llama", "tiny-qwen2"}) {
     const std::string dir = make_folder(preset, wide);
-    for (GgufWeights w : {GgufWeights::kQ4_K, GgufWeights::kQ6_K}) {
+    for (GgufWeights w : {GgufWeights::kQ4_K, GgufWeights::kQ5_K, GgufWeights::kQ6_K}) {
+      const char* name = w == GgufWeights::kQ4_K ? "Q4_K" : w == GgufWeights::kQ5_K ? "Q5_K" : "Q6_K";
       const std::string deq = make_dequantised_folder(dir, w), gguf = make_gguf(dir, w);
       const auto same = logprobs(deq);
       const double d = max_diff(logprobs(gguf), same), di = max_diff(logprobs(gguf, kernels::ActPrecision::kBF16), same);
-      EXPECT_LE(d, kTolSameValues) << preset << (w == GgufWeights::kQ4_K ? " Q4_K" : " Q6_K");
-      EXPECT_LE(di, kTolInt8Acts) << preset << " int8 activations";
+      EXPECT_LE(d, kTolSameValues) << preset << " " << name;
+      EXPECT_LE(di, kTolInt8Acts) << preset << " " << name << " int8 activations";
       std::printf("[ gguf ] %s %s: vs its dequantised weights %.3g (int8 acts %.3g); vs BF16 %.3g\n", preset,
-                  w == GgufWeights::kQ4_K ? "Q4_K" : "Q6_K", d, di, max_diff(logprobs(gguf), logprobs(dir)));
+                  name, d, di, max_diff(logprobs(gguf), logprobs(dir)));
       fs::remove_all(deq);
     }
     fs::remove_all(dir);

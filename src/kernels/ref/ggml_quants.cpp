@@ -185,21 +185,24 @@ void pack_scale_min_k4(const uint8_t* sc, const uint8_t* mn, uint8_t* q) {
 
 int nearest_clamped(float v, int lo, int hi) { return std::clamp(static_cast<int>(std::nearbyint(v)), lo, hi); }
 
-}  // namespace
-
-void quantize_row_q4_k(const float* x, uint8_t* blocks, int64_t n) {
+// Q4_K (kQ5 false: codes 0..15) and Q5_K (codes 0..31, the fifth bit in qh: bit 2g / 2g+1 of
+// qh[l] for the low / high nibble of byte l of group g); the layouts differ only by the qh array.
+template <bool kQ5>
+void quantize_row_k4(const float* x, uint8_t* blocks, int64_t n) {
+  constexpr int kTop = kQ5 ? 31 : 15;
+  constexpr size_t kBytes = kQ5 ? kBlockBytesQ5_K : kBlockBytesQ4_K;
   for (int64_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {
-    // Sub-block j covers [−min_j, −min_j + 15·scale_j] with min_j ≥ 0 (ggml stores x = d·sc·q − dmin·m).
+    // Sub-block j covers [−min_j, −min_j + kTop·scale_j] with min_j ≥ 0 (ggml stores x = d·sc·q − dmin·m).
     float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
     for (int j = 0; j < 8; ++j) {
       float lo = 0.0f, hi = 0.0f;
       for (int l = 0; l < 32; ++l) lo = std::min(lo, x[32 * j + l]), hi = std::max(hi, x[32 * j + l]);
-      scale[j] = (hi - lo) / 15.0f;
+      scale[j] = (hi - lo) / static_cast<float>(kTop);
       mins[j] = -lo;
       max_scale = std::max(max_scale, scale[j]);
       max_min = std::max(max_min, mins[j]);
     }
-    uint8_t* blk = blocks + b * kBlockBytesQ4_K;
+    uint8_t* blk = blocks + b * kBytes;
     store_f16(blk, max_scale / 63.0f);
     store_f16(blk + 2, max_min / 63.0f);
     const float d = load_f16(blk), dmin = load_f16(blk + 2);  // the stored (f16-rounded) values
@@ -213,13 +216,23 @@ void quantize_row_q4_k(const float* x, uint8_t* blocks, int64_t n) {
     uint8_t L[kQK_K];
     for (int j = 0; j < 8; ++j) {
       const float ds = d * sc[j], dm = dmin * mn[j];
-      for (int l = 0; l < 32; ++l) L[32 * j + l] = static_cast<uint8_t>(ds > 0.0f ? nearest_clamped((x[32 * j + l] + dm) / ds, 0, 15) : 0);
+      for (int l = 0; l < 32; ++l) L[32 * j + l] = static_cast<uint8_t>(ds > 0.0f ? nearest_clamped((x[32 * j + l] + dm) / ds, 0, kTop) : 0);
     }
-    uint8_t* q = blk + 16;
-    for (int j = 0; j < kQK_K; j += 64, q += 32)
-      for (int l = 0; l < 32; ++l) q[l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
+    uint8_t* qh = blk + 16;
+    uint8_t* q = blk + (kQ5 ? 48 : 16);
+    if (kQ5) std::memset(qh, 0, 32);
+    for (int j = 0, g = 0; j < kQK_K; j += 64, q += 32, ++g)
+      for (int l = 0; l < 32; ++l) {
+        q[l] = static_cast<uint8_t>((L[j + l] & 0xF) | ((L[j + l + 32] & 0xF) << 4));
+        if (kQ5) qh[l] |= static_cast<uint8_t>(((L[j + l] >> 4) << (2 * g)) | ((L[j + l + 32] >> 4) << (2 * g + 1)));
+      }
   }
 }
+
+}  // namespace
+
+void quantize_row_q4_k(const float* x, uint8_t* blocks, int64_t n) { quantize_row_k4<false>(x, blocks, n); }
+void quantize_row_q5_k(const float* x, uint8_t* blocks, int64_t n) { quantize_row_k4<true>(x, blocks, n); }
 
 void quantize_row_q6_k(const float* x, uint8_t* blocks, int64_t n) {
   for (int64_t b = 0; b < n / kQK_K; ++b, x += kQK_K) {

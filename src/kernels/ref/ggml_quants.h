@@ -43,10 +43,12 @@ void dequantize_row_f32(const uint8_t* data, float* out, int64_t n);
 // files and as the reference for faster quantisers.
 void quantize_row_q4_0(const float* x, uint8_t* blocks, int64_t n);
 void quantize_row_q8_0(const float* x, uint8_t* blocks, int64_t n);
-// Q4_K and Q6_K writers (n a multiple of 256) for tests and conversions. Not ggml's search-based
-// quantisers (make_qkx2_quants / make_qx_quants): plain min/max (Q4_K) and absmax (Q6_K) scales per
-// sub-block, so the blocks are valid and decode with every reader but carry somewhat more error.
+// Q4_K, Q5_K and Q6_K writers (n a multiple of 256) for tests and conversions. Not ggml's
+// search-based quantisers (make_qkx2_quants / make_qx_quants): plain min/max (Q4_K, Q5_K) and absmax
+// (Q6_K) scales per sub-block, so the blocks are valid and decode with every reader but carry
+// somewhat more error.
 void quantize_row_q4_k(const float* x, uint8_t* blocks, int64_t n);
+void quantize_row_q5_k(const float* x, uint8_t* blocks, int64_t n);
 void quantize_row_q6_k(const float* x, uint8_t* blocks, int64_t n);
 
 // ggml's 6-bit scale/min unpacking for Q4_K and Q5_K: sub-block j (0..7) of the 12 packed bytes.
