@@ -35,7 +35,8 @@ nlohmann::json to_json(const engine::BenchResult& r, const BenchFlags& f) {
           {"pp_gflops", pp * r.flops_per_token / 1e9},
           {"pp_fraction_of_matmul", pp * r.flops_per_token / 1e9 / std::max(r.matmul_gflops, 1e-9)},
           {"long_context", f.long_ctx}, {"tg_long_tps_median", engine::median(r.tg_long_tps)},
-          {"kv_cache_bytes", r.kv_cache_bytes}, {"rss_bytes", r.rss_bytes}};
+          {"kv_cache_bytes", r.kv_cache_bytes}, {"kv_cache_type", r.kv_cache_type},
+          {"kv_cache_bytes_per_token", r.kv_cache_bytes_per_token}, {"rss_bytes", r.rss_bytes}};
 }
 
 int run_bench(const BenchFlags& f) {
@@ -65,8 +66,8 @@ int run_bench(const BenchFlags& f) {
               r->bandwidth_gbs, r->weight_bytes_per_token / 1e9);
   if (f.long_ctx > 0)
     std::printf("%-24s %10.2f\n", ("tg @ ctx " + std::to_string(f.long_ctx)).c_str(), engine::median(r->tg_long_tps));
-  std::printf("weights %.2f GB, KV cache %.1f MB, resident %.2f GB\n", r->weight_bytes_total / 1e9,
-              r->kv_cache_bytes / 1e6, r->rss_bytes / 1e9);
+  std::printf("weights %.2f GB, KV cache %.1f MB (%s, %lld bytes/token), resident %.2f GB\n", r->weight_bytes_total / 1e9,
+              r->kv_cache_bytes / 1e6, r->kv_cache_type.c_str(), (long long)r->kv_cache_bytes_per_token, r->rss_bytes / 1e9);
   return 0;
 }
 

@@ -64,6 +64,11 @@ Expected<format::ModelConfig> info_config(const std::string& dir) {
   return std::move(g->config);
 }
 
+// --kv-cache fp8: e4m3 values plus one f32 scale per row (token and layer).
+int64_t mla_fp8_bytes_per_token(const format::ModelConfig& c) {
+  return c.num_hidden_layers * model::kv_row_bytes(model::KvDtype::kFP8, c.kv_lora_rank + c.qk_rope_head_dim);
+}
+
 // The architecture part of `info --json`: MLA + MoE for DeepSeek; GQA (no MoE key) for dense models.
 void architecture_json(const format::ModelConfig& c, json& j) {
   if (!c.is_deepseek()) {
@@ -82,6 +87,7 @@ void architecture_json(const format::ModelConfig& c, json& j) {
               {"experts_per_token", c.num_experts_per_tok}, {"first_k_dense_replace", c.first_k_dense_replace}};
   j["kv_cache_bytes_per_token"] = {{"mla_bf16", model::mla_cache_bytes_per_token(c, 2)},
                                    {"mla_f32", model::mla_cache_bytes_per_token(c, 4)},
+                                   {"mla_fp8", mla_fp8_bytes_per_token(c)},
                                    {"full_mha_bf16", model::mha_cache_bytes_per_token(c, 2)}};
 }
 
@@ -105,8 +111,9 @@ void print_kv_cache(const format::ModelConfig& c) {
     return;
   }
   const int64_t mla = model::mla_cache_bytes_per_token(c, 2);
-  std::printf("KV cache / token  %lld bytes (MLA latent, BF16); full multi-head K/V would need %lld bytes (%.1fx)\n",
-              (long long)mla, (long long)mha, static_cast<double>(mha) / mla);
+  std::printf("KV cache / token  %lld bytes (MLA latent, BF16; --kv-cache f32 %lld, fp8 %lld); full multi-head K/V would need %lld bytes (%.1fx)\n",
+              (long long)mla, (long long)model::mla_cache_bytes_per_token(c, 4), (long long)mla_fp8_bytes_per_token(c),
+              (long long)mha, static_cast<double>(mha) / mla);
 }
 
 int run_info(const std::string& dir, bool as_json) {

@@ -26,6 +26,11 @@ void add_model_flags(CLI::App& cmd, ModelFlags& f, const std::string& default_pr
   cmd.add_option("--attention", f.attention, "MLA form: auto, absorbed or naive")
       ->check(CLI::IsMember({"auto", "absorbed", "naive"}))
       ->capture_default_str();
+  cmd.add_option("--kv-cache", f.kv_cache,
+                 "MLA KV cache storage: f32 (exact), bf16 (half the bytes) or fp8 (e4m3 + a scale per row, "
+                 "about a quarter); dense models keep f32")
+      ->check(CLI::IsMember({"f32", "bf16", "fp8"}))
+      ->capture_default_str();
   cmd.add_option("--isa", f.isa, "Cap the kernel instruction set: scalar, avx2, avx512, amx")
       ->check(CLI::IsMember({"scalar", "avx2", "avx512", "amx"}));
 }
@@ -38,6 +43,9 @@ std::unique_ptr<engine::Engine> load_engine_or_report(const ModelFlags& f) {
   o.attention = f.attention == "naive"      ? model::AttentionMode::kNaive
                 : f.attention == "absorbed" ? model::AttentionMode::kAbsorbed
                                             : model::AttentionMode::kAuto;
+  o.kv_cache = f.kv_cache == "bf16"  ? model::KvDtype::kBF16
+               : f.kv_cache == "fp8" ? model::KvDtype::kFP8
+                                     : model::KvDtype::kF32;
   if (f.isa == "scalar") o.isa = kernels::Isa::kScalar;
   if (f.isa == "avx2") o.isa = kernels::Isa::kAvx2;
   if (f.isa == "avx512") o.isa = kernels::Isa::kAvx512;

@@ -15,6 +15,7 @@ struct ModelFlags {
   int threads = 0;
   std::string precision = "f32";
   std::string attention = "auto";
+  std::string kv_cache = "f32";
   std::string isa;
 };
 

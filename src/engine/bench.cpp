@@ -65,10 +65,12 @@ void fill_cache(Session& s, int64_t len, uint64_t seed) {
   std::mt19937 rng(static_cast<uint32_t>(seed));
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   auto& c = s.cache();
-  for (int64_t l = 0; l < c.shape().n_layers; ++l) {
-    float* p = c.layer(l);
-    for (int64_t i = 0; i < len * c.row_size(); ++i) p[i] = u(rng);
-  }
+  std::vector<float> row(static_cast<size_t>(c.row_size()));  // [row_size]
+  for (int64_t l = 0; l < c.shape().n_layers; ++l)
+    for (int64_t j = 0; j < len; ++j) {
+      for (float& v : row) v = u(rng);
+      c.write_row(l, j, row.data());
+    }
   c.set_length(len);
 }
 
@@ -110,6 +112,8 @@ Expected<BenchResult> run_bench(const Engine& e, const BenchParams& p) {
   for (auto& id : prompt) id = static_cast<int32_t>(rng() % static_cast<uint32_t>(cfg.vocab_size));
   Session s(e.model(), p.prompt_tokens + p.gen_tokens + 1);
   r.kv_cache_bytes = static_cast<int64_t>(s.cache().bytes());
+  r.kv_cache_bytes_per_token = s.cache().bytes_per_token();
+  r.kv_cache_type = model::kv_dtype_name(s.cache().dtype());
   // One uncounted pass first: the weights are memory-mapped, and the first touch of each page costs a
   // page fault that says nothing about steady-state speed.
   say("warm-up (not counted)");

@@ -28,6 +28,8 @@ struct BenchResult {
   double flops_per_token = 0.0;     // 2 × matrix parameters a token multiplies
   double matmul_gflops = 0.0;       // the kernels' own large-matrix throughput in this run
   int64_t kv_cache_bytes = 0;
+  int64_t kv_cache_bytes_per_token = 0;  // all layers, in the cache's storage type
+  std::string kv_cache_type;
   int64_t rss_bytes = 0;
   int threads = 0;
   std::string isa;

@@ -30,9 +30,9 @@ Status Session::copy_prefix_from(const Session& src, int64_t n) {
     return make_error(ErrorCode::kInvalidArgument, "prefix cache from a different model");
   if (n > src.length() || n > capacity())
     return make_error(ErrorCode::kOutOfRange, "prefix of " + std::to_string(n) + " tokens does not fit");
-  const int64_t row = cache_.row_size();
-  for (int64_t l = 0; l < b.n_layers; ++l)
-    std::copy(src.cache_.layer(l), src.cache_.layer(l) + n * row, cache_.layer(l));
+  if (src.cache_.dtype() != cache_.dtype())
+    return make_error(ErrorCode::kInvalidArgument, "prefix cache of a different KV cache type");
+  cache_.copy_prefix(src.cache_, n);
   cache_.set_length(n);
   return {};
 }
@@ -83,6 +83,7 @@ Expected<std::unique_ptr<Engine>> Engine::load(const EngineOptions& opts) {
   if (!m) return m.error();
   auto e = std::unique_ptr<Engine>(new Engine());
   e->model_ = std::move(*m);
+  e->model_->set_kv_cache_dtype(opts.kv_cache);
   if (format::is_gguf_file(opts.model_dir)) {  // the tokenizer stored in the GGUF, if any
     auto tok = load_gguf_tokenizer(opts.model_dir);
     if (!tok) return tok.error();

@@ -25,6 +25,7 @@ struct EngineOptions {
   int threads = 0;  // 0: all cores
   kernels::ActPrecision precision = kernels::ActPrecision::kF32;
   model::AttentionMode attention = model::AttentionMode::kAuto;
+  model::KvDtype kv_cache = model::KvDtype::kF32;  // MLA cache storage (dense models: always f32)
   std::optional<kernels::Isa> isa;  // default: the best this CPU supports
 };
 

@@ -52,6 +52,9 @@ class CausalLM {
   virtual const format::ModelConfig& config() const = 0;
   virtual const format::Checkpoint& checkpoint() const = 0;
   virtual KvCache make_cache(int64_t capacity) const = 0;
+  // The storage type of the caches make_cache returns from now on. Dense GQA models keep f32 (their
+  // default no-op); MLA models store bf16 / fp8 rows (KvCache).
+  virtual void set_kv_cache_dtype(KvDtype) {}
   virtual Status forward_batch(const Context& ctx, const BatchArgs& args) const = 0;
   // Weight bytes one decoded token reads, and all weights (bench, info).
   virtual TokenBytes weight_bytes() const = 0;

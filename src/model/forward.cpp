@@ -35,7 +35,8 @@ Expected<std::unique_ptr<Model>> Model::load(format::ModelConfig cfg, format::Ch
 
 KvCache Model::make_cache(int64_t capacity) const {
   return KvCache(KvCacheShape{.n_layers = cfg_.num_hidden_layers, .capacity = capacity,
-                              .row_size = cfg_.kv_lora_rank + cfg_.qk_rope_head_dim});
+                              .row_size = cfg_.kv_lora_rank + cfg_.qk_rope_head_dim},
+                 kv_dtype_);
 }
 
 void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const {
@@ -54,6 +55,7 @@ void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const 
   grow(s.qa, T * c.q_lora_rank.value_or(0));
   grow(s.q, T * H * c.qk_head_dim());
   grow(s.kv, T * (C + dr));
+  grow(s.kv_row, C + dr);
   grow(s.rope_cs, T * dr);
   grow(s.attn_o, T * H * c.v_head_dim);
   grow(s.kv_full, L * H * (c.qk_nope_head_dim + c.v_head_dim));

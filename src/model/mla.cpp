@@ -14,6 +14,24 @@ namespace {
 // L·H·(dn+dv)·c, less than absorbing every query when many queries share the cache.
 constexpr int64_t kNaiveMinTokens = 16;
 
+// Rows per task when a bf16/fp8 cache layer is decoded to f32.
+constexpr int64_t kDecodeChunk = 64;
+
+// The first L rows of one cache layer as f32 [L, c+dr]: the cache itself when it is f32, else decoded
+// once per layer and step into s.cache_f32, which every head then reads (one conversion per row, not
+// one per head).
+const float* f32_rows(const Context& ctx, const KvCache& cache, int64_t layer, int64_t L, Scratch& s) {
+  if (cache.dtype() == KvDtype::kF32) return cache.layer(layer);
+  const int64_t R = cache.row_size();
+  if (static_cast<int64_t>(s.cache_f32.size()) < L * R)
+    s.cache_f32.resize(static_cast<size_t>(std::max(L, s.context) * R));  // grows once, like the rest of Scratch
+  float* out = s.cache_f32.data();
+  ctx.pool->parallel_for((L + kDecodeChunk - 1) / kDecodeChunk, [&](int64_t i, int) {
+    const int64_t j0 = i * kDecodeChunk;
+    cache.decode_rows(layer, j0, std::min(kDecodeChunk, L - j0), out + j0 * R);
+  });
+  return out;
+}
 
 }  // namespace
 
@@ -41,22 +59,25 @@ void Model::attention(const Context& ctx, const LayerWeights& lw, int64_t layer,
   s.absorbed.clear();
   int64_t r = 0;
   for (const SeqStep& q : seqs) {
-    const SeqRows rows{.row0 = r, .T = static_cast<int64_t>(q.tokens.size()), .pos0 = q.cache->length(),
-                       .cache_layer = q.cache->layer(layer)};
-    float* cl = q.cache->layer(layer);
-    for (int64_t t = r; t < r + rows.T; ++t) {
-      float* row = cl + (rows.pos0 + t - r) * (C + dr);
+    KvCache& cache = *q.cache;
+    const int64_t T = static_cast<int64_t>(q.tokens.size()), pos0 = cache.length();
+    float* row = s.kv_row.data();  // [c+dr], stored in the cache's dtype
+    for (int64_t t = r; t < r + T; ++t) {
       const float* src = s.kv.data() + t * (C + dr);
       const float* cs = s.rope_cs.data() + t * dr;
       kt.rmsnorm_f32(src, w.kv_a_layernorm.w.data(), eps, row, C);
       std::copy(src + C, src + C + dr, row + C);
       apply_rope_interleaved(cs, dr, row + C);
+      cache.write_row(layer, pos0 + t - r, row);
       for (int64_t h = 0; h < H; ++h) apply_rope_interleaved(cs, dr, s.q.data() + t * H * dq + h * dq + dn);
     }
+    const SeqRows rows{.row0 = r, .T = T, .pos0 = pos0, .cache_layer = f32_rows(ctx, cache, layer, pos0 + T, s)};
     // The split GGUF form (k_b_proj / v_b_proj) has no kv_b_proj to decompress with: always absorbed.
     const bool naive = !w.k_b_proj && (ctx.attention == AttentionMode::kNaive ||
                                        (ctx.attention == AttentionMode::kAuto && rows.T >= kNaiveMinTokens));
+    // A decoded bf16/fp8 layer lives in s.cache_f32 only until the next sequence's: attend at once.
     if (naive) attend_naive(ctx, w, rows, s);
+    else if (cache.dtype() != KvDtype::kF32) attend_absorbed(ctx, w, std::span(&rows, 1), s);
     else s.absorbed.push_back(rows);
     r += rows.T;
   }

@@ -35,6 +35,8 @@ struct Scratch {
   std::vector<float> qa;                // [T, q_lora_rank]
   std::vector<float> q;                 // [T, H·(dn+dr)]
   std::vector<float> kv;                // [T, c+dr]
+  std::vector<float> kv_row;            // [c+dr] one cache row before it is stored
+  std::vector<float> cache_f32;         // bf16/fp8 caches: [L, c+dr] one layer decoded to f32
   std::vector<float> rope_cs;           // [T, dr]
   std::vector<float> attn_o;            // [T, H·dv]
   std::vector<float> kv_full;           // naive: [L, H·(dn+dv)]
@@ -77,6 +79,7 @@ class Model : public CausalLM {
   const RopeTables& rope() const { return rope_; }
 
   KvCache make_cache(int64_t capacity) const override;
+  void set_kv_cache_dtype(KvDtype d) override { kv_dtype_ = d; }
   // Runs the tokens through every layer, appending them to the cache.
   Status forward_batch(const Context& ctx, const BatchArgs& args) const override;
   TokenBytes weight_bytes() const override;
@@ -101,6 +104,7 @@ class Model : public CausalLM {
   format::Checkpoint ckpt_;
   ModelWeights weights_;
   RopeTables rope_;
+  KvDtype kv_dtype_ = KvDtype::kF32;  // of the main caches; the MTP cache stays f32
 };
 
 }  // namespace radseek::model
