@@ -208,3 +208,49 @@ INSTANTIATE_TEST_SUITE_P(Cases, KvCacheGoldenTest, ::testing::Values("v3_bf16", 
 
 }  // namespace
 }  // namespace radseek
+
+namespace radseek {
+namespace {
+
+// With a quantised cache, MTP speculation (verify steps of two tokens, dropped draft rows through
+// set_length) still emits exactly what plain decoding on the same cache type emits.
+TEST(KvCacheQuantised, SpeculativeDecodingEqualsPlainDecoding) {
+  for (KvDtype d : {KvDtype::kBF16, KvDtype::kFP8}) {
+    auto e = load("v3_bf16", d);
+    ASSERT_TRUE(e);
+    const std::vector<int32_t> prompt = {0, 17, 301, 5, 999, 42, 7};
+    engine::GenerateParams p{.max_new_tokens = 40, .ignore_eos = true};
+    engine::Session a(e->model(), 64), b(e->model(), 64);
+    auto plain = e->generate(a, prompt, p);
+    p.speculation = engine::GenerateParams::Speculation::kMtp;
+    auto spec = e->generate(b, prompt, p);
+    ASSERT_TRUE(plain.ok() && spec.ok()) << (spec.ok() ? "" : spec.error().message);
+    EXPECT_EQ(spec->ids, plain->ids) << model::kv_dtype_name(d);
+    EXPECT_GT(spec->drafted, 0);
+    EXPECT_EQ(b.length(), a.length());
+  }
+}
+
+// Several sequences in one step (the server's batches): each attends to its own decoded cache
+// layer, so the logits equal those of feeding each sequence alone.
+TEST(KvCacheQuantised, BatchedStepEqualsSeparateSteps) {
+  for (KvDtype d : {KvDtype::kBF16, KvDtype::kFP8}) {
+    auto e = load("v2lite_bf16", d);
+    ASSERT_TRUE(e);
+    const int64_t V = e->model().config().vocab_size;
+    const std::vector<int32_t> p1 = {0, 17, 301, 5}, p2 = {0, 9, 44, 123, 77, 8}, t1 = {12}, t2 = {500};
+    engine::Session a(e->model(), 16), b(e->model(), 16), c(e->model(), 16), dd(e->model(), 16);
+    ASSERT_TRUE(e->feed(a, p1).ok() && e->feed(b, p2).ok() && e->feed(c, p1).ok() && e->feed(dd, p2).ok());
+    ASSERT_TRUE(e->feed(a, t1).ok() && e->feed(b, t2).ok());
+    model::Scratch scratch;
+    const std::vector<engine::Engine::BatchItem> items = {{.session = &c, .tokens = t1}, {.session = &dd, .tokens = t2}};
+    ASSERT_TRUE(e->feed_batch(scratch, items).ok());
+    for (int64_t v = 0; v < V; ++v) {
+      ASSERT_NEAR(c.last_logits()[v], a.last_logits()[v], 1e-4) << model::kv_dtype_name(d);
+      ASSERT_NEAR(dd.last_logits()[v], b.last_logits()[v], 1e-4) << model::kv_dtype_name(d);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace radseek
