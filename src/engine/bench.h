@@ -17,7 +17,7 @@ struct BenchParams {
   int64_t repeats = 5;
   int64_t long_context = 4096;  // 0: skip the long-context decode measurement
   uint64_t seed = 1;
-  std::function<void(const std::string&)> progress;  // optional status lines
+  std::function<void(const std::string&)> progress = {};  // optional status lines
 };
 
 struct BenchResult {

@@ -120,7 +120,6 @@ void tile(const Plan& p, int64_t j0, int64_t i0) {
     int64_t kk = k0;
     for (; kk + kLanes <= k1; kk += kLanes) {
       if constexpr (MR == 1) {
-        RADSEEK_UNROLL
         for (int64_t b = 0; b < R * kLanes * elem_bytes<D>(); b += 64, pf += 64)
           if (pf < pf_end) _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T0);
       }
