@@ -26,7 +26,7 @@ struct EngineOptions {
   kernels::ActPrecision precision = kernels::ActPrecision::kF32;
   model::AttentionMode attention = model::AttentionMode::kAuto;
   model::KvDtype kv_cache = model::KvDtype::kF32;  // MLA cache storage (dense models: always f32)
-  std::optional<kernels::Isa> isa;  // default: the best this CPU supports
+  std::optional<kernels::Isa> isa = std::nullopt;  // default: the best this CPU supports
 };
 
 // One sequence: its KV cache, scratch and last logits.
