@@ -63,14 +63,14 @@ struct PositionScore {
 
 struct GenerateParams {
   int64_t max_new_tokens = 128;
-  SamplingParams sampling;
+  SamplingParams sampling = {};
   bool ignore_eos = false;
-  std::vector<int32_t> stop_ids;  // besides the model's EOS
+  std::vector<int32_t> stop_ids = {};  // besides the model's EOS
   // Called after every generated token; return false to stop.
-  std::function<bool(int32_t)> on_token;
+  std::function<bool(int32_t)> on_token = {};
   // Called before each sampling with the ids generated so far and the logits [vocab]; may mask or
   // force tokens (constrained answers, thinking budgets).
-  std::function<void(std::span<const int32_t>, float*)> logits_hook;
+  std::function<void(std::span<const int32_t>, float*)> logits_hook = {};
   // kMtp: the model's multi-token-prediction module drafts the token after next, and the main model
   // verifies it in the same step as it computes the next one (DeepSeek-V3 §2.2). The output is the
   // same as without it: every emitted token is sampled from the main model's distribution.
