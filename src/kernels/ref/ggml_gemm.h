@@ -38,6 +38,9 @@ struct GgmlActs {
   float* step_bsum32 = nullptr;  // [m, k / 32], group 32 only: step · bsum32 (Q8_0/Q4_0 offset terms)
 };
 GgmlActs ggml_acts_view(void* buf, int64_t m, int64_t k, GgmlQuant type);
+// Row i's 32-column sums (and step · sum for group 32) from its 16-column sums: the part of
+// quantize_ggml every level shares once its row is quantised.
+void ggml_block_sums(const GgmlActs& v, int64_t i);
 // KernelTable::quantize_ggml of the reference: quantize_acts_ggml per row, then the derived sums.
 void quantize_ggml(const GgmlQuantizeArgs& a);
 // Buffer of at least `bytes` bytes owned by the calling thread, grown only when too small, for

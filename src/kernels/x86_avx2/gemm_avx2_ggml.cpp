@@ -245,15 +245,10 @@ void gemm_int(const GemmArgs& a, const ref::GgmlActs& ac) {
 
 void quantize_ggml(const GgmlQuantizeArgs& a) {
   const ref::GgmlActs v = ref::ggml_acts_view(a.out, a.m, a.k, a.type);
-  const int64_t k = a.k, G = k / 32;
+  const int64_t k = a.k;
   for (int64_t i = 0; i < a.m; ++i) {
     quantize_row(a.x + i * a.ldx, k, v.group, v.q + i * k, v.step + i * (k / v.group), v.bsum16 + i * (k / 16));
-    const int32_t* b16 = v.bsum16 + i * (k / 16);
-    for (int64_t b = 0; b < G; ++b) {
-      const int32_t s = b16[2 * b] + b16[2 * b + 1];
-      v.bsum32[i * G + b] = s;
-      v.step_bsum32[i * G + b] = v.group == 32 ? v.step[i * G + b] * static_cast<float>(s) : 0.0f;
-    }
+    ref::ggml_block_sums(v, i);
   }
 }
 
