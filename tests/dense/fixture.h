@@ -18,6 +18,7 @@
 
 #include "base/status.h"
 #include "model/checkpoint_gen.h"
+#include "../common/byte_tokenizer.h"
 #include "tokenizer/byte_level.h"
 
 namespace radseek::testing {
@@ -72,32 +73,11 @@ inline int32_t dense_special_id(DenseFamily f, const std::string& text) {
 }
 
 inline nlohmann::json dense_tokenizer_json(const std::vector<std::string>& specials, int vocab) {
-  using Json = nlohmann::json;
-  Json v = Json::object(), added = Json::array();
-  for (int b = 0; b < 256; ++b) v[tokenizer::bytes_to_byte_level(std::string(1, static_cast<char>(b)))] = b;
-  for (size_t i = 0; i < specials.size(); ++i) {
-    const int id = 256 + static_cast<int>(i);
-    v[specials[i]] = id;
-    // As in the real files: the think tags are not "special" (skip_special_tokens keeps them).
-    const bool special = specials[i].find("think") == std::string::npos;
-    added.push_back({{"id", id}, {"content", specials[i]}, {"single_word", false}, {"lstrip", false}, {"rstrip", false},
-                     {"normalized", false}, {"special", special}});
-  }
-  const std::string letters = "etaoinshrdlu cmfwyp";
-  for (int id = 256 + static_cast<int>(specials.size()), i = 0; id < vocab; ++i) {
-    const std::string pair{letters[i % letters.size()], letters[(i / letters.size()) % letters.size()]};
-    if (pair[0] == pair[1] || v.contains(pair)) continue;
-    v[pair] = id++;
-  }
-  Json steps = Json::array({{{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}});
-  return Json{{"version", "1.0"},
-              {"added_tokens", added},
-              {"normalizer", nullptr},
-              {"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", steps}}},
-              {"post_processor", nullptr},
-              {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
-              {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"byte_fallback", false},
-                         {"ignore_merges", false}, {"vocab", v}, {"merges", Json::array()}}}};
+  ByteTokenizerArgs a{.byte_base = 0, .added = {}, .vocab = vocab};
+  for (size_t i = 0; i < specials.size(); ++i)
+    a.added.push_back({.id = 256 + static_cast<int>(i), .content = specials[i],
+                       .special = specials[i].find("think") == std::string::npos});
+  return byte_tokenizer_json(a);
 }
 
 struct DenseFixtureArgs {

@@ -14,42 +14,22 @@
 
 #include "base/status.h"
 #include "model/checkpoint_gen.h"
+#include "../common/byte_tokenizer.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/utf8.h"
 
 namespace radseek::server::testing {
 
 inline nlohmann::json fixture_tokenizer_json(int vocab) {
-  using Json = nlohmann::json;
-  Json v = Json::object();
-  Json added = Json::array();
-  const auto add_special = [&](int id, const std::string& content, bool special) {
-    v[content] = id;
-    added.push_back({{"id", id}, {"content", content}, {"single_word", false}, {"lstrip", false},
-                     {"rstrip", false}, {"normalized", false}, {"special", special}});
-  };
-  add_special(0, "<｜begin▁of▁sentence｜>", true);
-  add_special(1, "<｜end▁of▁sentence｜>", true);
-  for (int b = 0; b < 256; ++b) v[tokenizer::bytes_to_byte_level(std::string(1, static_cast<char>(b)))] = 2 + b;
-  add_special(258, "<｜User｜>", false);
-  add_special(259, "<｜Assistant｜>", false);
-  add_special(260, "<think>", false);
-  add_special(261, "</think>", false);
-  const std::string letters = "etaoinshrdlu cmfwyp";
-  for (int id = 262, i = 0; id < vocab; ++i) {
-    const std::string pair{letters[i % letters.size()], letters[(i / letters.size()) % letters.size()]};
-    if (pair[0] == pair[1] || v.contains(pair)) continue;
-    v[pair] = id++;
-  }
-  Json steps = Json::array({{{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}});
-  return Json{{"version", "1.0"},
-              {"added_tokens", added},
-              {"normalizer", nullptr},
-              {"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", steps}}},
-              {"post_processor", nullptr},
-              {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
-              {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"byte_fallback", false},
-                         {"ignore_merges", false}, {"vocab", v}, {"merges", Json::array()}}}};
+  return radseek::testing::byte_tokenizer_json(
+      {.byte_base = 2,
+       .added = {{.id = 0, .content = "<｜begin▁of▁sentence｜>", .special = true},
+                 {.id = 1, .content = "<｜end▁of▁sentence｜>", .special = true},
+                 {.id = 258, .content = "<｜User｜>", .special = false},
+                 {.id = 259, .content = "<｜Assistant｜>", .special = false},
+                 {.id = 260, .content = "<think>", .special = false},
+                 {.id = 261, .content = "</think>", .special = false}},
+       .vocab = vocab});
 }
 
 // Pieces of DeepSeek-R1's (Feb 2025) template that detect_chat_template recognises.
