@@ -74,8 +74,7 @@ Expected<Task> load_task(const GrpoFlags& f, const engine::Engine& eng) {
     t.gold.push_back(std::move(*gold));
   }
   if (t.prompts.empty()) return make_error(ErrorCode::kInvalidArgument, f.data + ": no reports");
-  for (int32_t id = 0; id < static_cast<int32_t>(eng.model().config().vocab_size); ++id)
-    if (!eng.tokenizer()->token_bytes(id)) t.no_text_ids.push_back(id);
+  t.no_text_ids = eng.textless_ids();
   return t;
 }
 
