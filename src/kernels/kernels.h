@@ -150,6 +150,17 @@ struct GemvTArgs {
   float* y = nullptr;  // [w.cols], accumulated into
 };
 
+// out[j·ldo + i] = a[i·lda + j] for i < rows, j < cols: a block of a row-major matrix, transposed.
+// Callers split rows into bands (a + r0·lda, out + r0) to spread one transpose over threads.
+struct TransposeArgs {
+  const float* a = nullptr;  // [rows, lda]
+  int64_t lda = 0;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  float* out = nullptr;  // [cols, ldo]
+  int64_t ldo = 0;
+};
+
 struct KernelTable {
   Isa isa = Isa::kScalar;
   // y[i, j] = Σ_k x[i, k] · W[j, k] for j in [n_begin, n_end); float weight dtypes (F32/BF16/F16/FP8).
@@ -173,6 +184,8 @@ struct KernelTable {
   // dst[i] = the float8_e4m3fn value of src[i] (NaN codes give NaN); the conversion the FP8 gemm
   // uses in registers, exposed for small tensors and for testing it on all 256 codes.
   void (*fp8_e4m3_to_f32)(const uint8_t* src, float* dst, int64_t n) = nullptr;
+  // See TransposeArgs; the training backward's products transpose activations and weights each step.
+  void (*transpose_f32)(const TransposeArgs& args) = nullptr;
 };
 
 // The gemm entry for a weight dtype (not for ggml blocks: use the WeightMatrix overload).

@@ -15,23 +15,20 @@ namespace {
 // Rows per parallel task for the plain loops (large enough that task overhead is negligible).
 constexpr int64_t kRowsPerTask = 16;
 
-// out [cols, rows] = aᵀ in 16×16 tiles spread over the pool: the backward products transpose every
-// activation and weight once per step. A tile goes through a local buffer so that both the reads and
-// the writes touch each cache line once, whole: rows or cols are often multiples of 1024 (a 4 KiB
-// stride), and a direct element-wise transpose then cycles 16 lines through one L1 set per tile
-// (the transposes took 14% of a step).
+// out [cols, rows] = aᵀ: the backward products transpose every activation and weight once per step,
+// so the float case runs the kernels' register-tile transpose in bands of rows over the pool (the
+// plain tiled loop took 14% of a step). Double (gradient checks only) keeps a plain loop.
 template <typename T>
 void transpose(const Context& ctx, const T* a, int64_t rows, int64_t cols, T* out) {
-  constexpr int64_t kTile = 16;
-  const int64_t row_tiles = (rows + kTile - 1) / kTile;
-  ctx.pool->parallel_for(row_tiles, [&](int64_t ti, int) {
-    T buf[kTile][kTile];
-    const int64_t i0 = ti * kTile, ni = std::min(rows - i0, kTile);
-    for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
-      const int64_t nj = std::min(cols - j0, kTile);
-      for (int64_t i = 0; i < ni; ++i)
-        for (int64_t j = 0; j < nj; ++j) buf[j][i] = a[(i0 + i) * cols + j0 + j];
-      for (int64_t j = 0; j < nj; ++j) std::copy_n(buf[j], ni, out + (j0 + j) * rows + i0);
+  constexpr int64_t kBand = 64;
+  const int64_t bands = (rows + kBand - 1) / kBand;
+  ctx.pool->parallel_for(bands, [&](int64_t b, int) {
+    const int64_t r0 = b * kBand, nr = std::min(rows - r0, kBand);
+    if constexpr (std::is_same_v<T, float>) {
+      ctx.kernels->transpose_f32({.a = a + r0 * cols, .lda = cols, .rows = nr, .cols = cols, .out = out + r0, .ldo = rows});
+    } else {
+      for (int64_t i = r0; i < r0 + nr; ++i)
+        for (int64_t j = 0; j < cols; ++j) out[j * rows + i] = a[i * cols + j];
     }
   });
 }

@@ -90,6 +90,22 @@ TEST_P(VecTest, SiluMulMatchesReference) {
   }
 }
 
+// A transpose only moves values: bit-exact, for shapes with and without whole tiles (8 for AVX2, 16
+// for AVX-512) and strides wider than the block, and nothing outside the block is written.
+TEST_P(VecTest, TransposeMatchesReferenceExactly) {
+  const int64_t shapes[][2] = {{1, 1}, {3, 5}, {8, 8}, {16, 16}, {17, 33}, {32, 48}, {40, 23}, {64, 256}, {130, 7}};
+  for (const auto& sh : shapes) {
+    const int64_t rows = sh[0], cols = sh[1], lda = cols + 3, ldo = rows + 5;
+    const auto a = random_vec(rows * lda, 9);
+    std::vector<float> out_fast(static_cast<size_t>(cols * ldo), -7.0f), out_ref = out_fast;
+    table_.transpose_f32({.a = a.data(), .lda = lda, .rows = rows, .cols = cols, .out = out_fast.data(), .ldo = ldo});
+    ref_.transpose_f32({.a = a.data(), .lda = lda, .rows = rows, .cols = cols, .out = out_ref.data(), .ldo = ldo});
+    ASSERT_EQ(out_fast, out_ref) << rows << "x" << cols;
+    for (int64_t i = 0; i < rows; ++i)  // the reference itself
+      for (int64_t j = 0; j < cols; ++j) ASSERT_EQ(out_ref[j * ldo + i], a[i * lda + j]) << i << "," << j;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, VecTest, ::testing::ValuesIn(kFastLevels), level_name);
 
 }  // namespace

@@ -106,4 +106,9 @@ void fp8_e4m3_to_f32(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = radseek::fp8_e4m3_to_f32(src[i]);
 }
 
+void transpose_f32(const TransposeArgs& a) {
+  for (int64_t i = 0; i < a.rows; ++i)
+    for (int64_t j = 0; j < a.cols; ++j) a.out[j * a.ldo + i] = a.a[i * a.lda + j];
+}
+
 }  // namespace radseek::kernels::ref
