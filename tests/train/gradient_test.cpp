@@ -11,6 +11,7 @@
 #include "train/ops.h"
 #include "train/train_model.h"
 #include "test_config.h"
+#include "train_test_support.h"
 
 namespace radseek::train {
 namespace {
@@ -173,19 +174,13 @@ struct ModelCase {
   }
 };
 
-std::vector<int32_t> routing_of(const TrainModel<double>& m) {
-  std::vector<int32_t> all;
-  for (const auto& a : m.layer_acts()) all.insert(all.end(), a.moe.idx.begin(), a.moe.idx.end());
-  return all;
-}
-
 TEST(ModelGradients, EveryParameterTensorMatchesFiniteDifferences) {
   Fixture f;
   ModelCase mc;
   TrainModel<double> model(mc.cfg, mc.layout);
   const ForwardResult base = model.forward(f.ctx, mc.params.data(), mc.batch);
   EXPECT_EQ(base.counted, 9);
-  const auto routes = routing_of(model);
+  const auto routes = testing::routing_of(model);
   std::vector<double> grads(mc.layout.total, 0.0);
   model.backward(f.ctx, mc.params.data(), grads.data());
   std::mt19937 pick(9);
@@ -198,22 +193,16 @@ TEST(ModelGradients, EveryParameterTensorMatchesFiniteDifferences) {
     EXPECT_GT(norm, 0.0) << s.entry.name << " receives no gradient";
     for (int trial = 0; trial < 4; ++trial) {
       const int64_t i = s.offset + static_cast<int64_t>(pick() % s.numel);
-      const double keep = mc.params[i];
-      mc.params[i] = keep + kStep;
-      const double up = model.forward(f.ctx, mc.params.data(), mc.batch).loss;
-      const bool same_up = routing_of(model) == routes;
-      mc.params[i] = keep - kStep;
-      const double down = model.forward(f.ctx, mc.params.data(), mc.batch).loss;
-      const bool same_down = routing_of(model) == routes;
-      mc.params[i] = keep;
-      if (!same_up || !same_down) {  // a selection flip is a step in the loss: no derivative there
+      const auto fd = testing::central_difference(mc.params, i, kStep, [&] {
+        return std::pair{model.forward(f.ctx, mc.params.data(), mc.batch).loss, testing::routing_of(model) == routes};
+      });
+      if (!fd) {
         ++skipped;
         continue;
       }
-      const double fd = (up - down) / (2 * kStep);
-      worst = std::max(worst, std::fabs(fd - grads[i]));
-      EXPECT_LE(std::fabs(fd - grads[i]), kAbsTol + kRelTol * std::fabs(fd))
-          << s.entry.name << " element " << i - s.offset << ": analytic " << grads[i] << " fd " << fd;
+      worst = std::max(worst, std::fabs(*fd - grads[i]));
+      EXPECT_LE(std::fabs(*fd - grads[i]), kAbsTol + kRelTol * std::fabs(*fd))
+          << s.entry.name << " element " << i - s.offset << ": analytic " << grads[i] << " fd " << *fd;
       ++checked;
     }
   }

@@ -17,6 +17,7 @@
 #include "train/grpo.h"
 #include "train/train_model.h"
 #include "test_config.h"
+#include "train_test_support.h"
 
 namespace radseek::train {
 namespace {
@@ -68,12 +69,6 @@ TEST(GrpoLoss, WeightedLossIsTheWeightedMeanOfPerTokenCrossEntropy) {
   EXPECT_NEAR(model.forward(f.ctx, params.data(), b).loss, plain.loss, 1e-14);
 }
 
-std::vector<int32_t> routing_of(const TrainModel<double>& m) {
-  std::vector<int32_t> all;
-  for (const auto& a : m.layer_acts()) all.insert(all.end(), a.moe.idx.begin(), a.moe.idx.end());
-  return all;
-}
-
 TEST(GrpoLoss, WeightedGradientMatchesFiniteDifferences) {
   Fixture f;
   const auto cfg = testing::tiny_train_config();
@@ -83,7 +78,7 @@ TEST(GrpoLoss, WeightedGradientMatchesFiniteDifferences) {
   TrainModel<double> model(cfg, layout);
   const Batch b = weighted_batch();
   model.forward(f.ctx, params.data(), b);
-  const auto routes = routing_of(model);
+  const auto routes = testing::routing_of(model);
   std::vector<double> grads(layout.total, 0.0);
   model.backward(f.ctx, params.data(), grads.data());
   constexpr double kStep = 1e-5, kAbsTol = 1e-7, kRelTol = 1e-5;  // as gradient_test.cpp
@@ -93,17 +88,11 @@ TEST(GrpoLoss, WeightedGradientMatchesFiniteDifferences) {
     if (s.entry.kind == model::TensorKind::kRouterBias) continue;  // selection only: no gradient
     for (int trial = 0; trial < 3; ++trial) {
       const int64_t i = s.offset + static_cast<int64_t>(pick() % s.numel);
-      const double keep = params[i];
-      params[i] = keep + kStep;
-      const double up = model.forward(f.ctx, params.data(), b).loss;
-      const bool same_up = routing_of(model) == routes;
-      params[i] = keep - kStep;
-      const double down = model.forward(f.ctx, params.data(), b).loss;
-      const bool same_down = routing_of(model) == routes;
-      params[i] = keep;
-      if (!same_up || !same_down) continue;  // a routing flip has no derivative
-      const double fd = (up - down) / (2 * kStep);
-      EXPECT_LE(std::fabs(fd - grads[i]), kAbsTol + kRelTol * std::fabs(fd)) << s.entry.name << " fd " << fd << " analytic " << grads[i];
+      const auto fd = testing::central_difference(params, i, kStep, [&] {
+        return std::pair{model.forward(f.ctx, params.data(), b).loss, testing::routing_of(model) == routes};
+      });
+      if (!fd) continue;  // a routing flip has no derivative
+      EXPECT_LE(std::fabs(*fd - grads[i]), kAbsTol + kRelTol * std::fabs(*fd)) << s.entry.name << " fd " << *fd << " analytic " << grads[i];
       ++checked;
     }
   }

@@ -9,6 +9,7 @@
 
 #include "train/train_model.h"
 #include "test_config.h"
+#include "train_test_support.h"
 
 namespace radseek::train {
 namespace {
@@ -56,12 +57,6 @@ struct MtpCase {
   }
 };
 
-std::vector<int32_t> routing_of(const TrainModel<double>& m) {
-  std::vector<int32_t> all;
-  for (const auto& a : m.layer_acts()) all.insert(all.end(), a.moe.idx.begin(), a.moe.idx.end());
-  return all;
-}
-
 void check_every_tensor(int first_dense) {
   Fixture f;
   MtpCase mc(first_dense);
@@ -72,7 +67,7 @@ void check_every_tensor(int first_dense) {
   // row 4 is last) and 5-8 of the second sequence.
   EXPECT_EQ(base.mtp_counted, 7);
   EXPECT_NEAR(base.objective, base.loss + kLambda * base.mtp_loss, 1e-12);
-  const auto routes = routing_of(model);
+  const auto routes = testing::routing_of(model);
   std::vector<double> grads(mc.layout.total, 0.0);
   model.backward(f.ctx, mc.params.data(), grads.data());
   std::mt19937 pick(9);
@@ -89,22 +84,16 @@ void check_every_tensor(int first_dense) {
     else EXPECT_GT(norm, 0.0) << s.entry.name << " receives no gradient";
     for (int trial = 0; trial < 4; ++trial) {
       const int64_t i = s.offset + static_cast<int64_t>(pick() % s.numel);
-      const double keep = mc.params[i];
-      mc.params[i] = keep + kStep;
-      const double up = model.forward(f.ctx, mc.params.data(), mc.batch).objective;
-      const bool same_up = routing_of(model) == routes;
-      mc.params[i] = keep - kStep;
-      const double down = model.forward(f.ctx, mc.params.data(), mc.batch).objective;
-      const bool same_down = routing_of(model) == routes;
-      mc.params[i] = keep;
-      if (!same_up || !same_down) {  // a selection flip is a step in the loss: no derivative there
+      const auto fd = testing::central_difference(mc.params, i, kStep, [&] {
+        return std::pair{model.forward(f.ctx, mc.params.data(), mc.batch).objective, testing::routing_of(model) == routes};
+      });
+      if (!fd) {
         ++skipped;
         continue;
       }
-      const double fd = (up - down) / (2 * kStep);
-      worst = std::max(worst, std::fabs(fd - grads[i]));
-      EXPECT_LE(std::fabs(fd - grads[i]), kAbsTol + kRelTol * std::fabs(fd))
-          << s.entry.name << " element " << i - s.offset << ": analytic " << grads[i] << " fd " << fd;
+      worst = std::max(worst, std::fabs(*fd - grads[i]));
+      EXPECT_LE(std::fabs(*fd - grads[i]), kAbsTol + kRelTol * std::fabs(*fd))
+          << s.entry.name << " element " << i - s.offset << ": analytic " << grads[i] << " fd " << *fd;
       ++checked;
       if (s.entry.name.starts_with(mtp)) ++mtp_checked;
     }

@@ -18,16 +18,12 @@
 #include "train/train_model.h"
 #include "train/trainer.h"
 #include "test_config.h"
+#include "train_test_support.h"
 
 namespace radseek::train {
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  const auto d = std::filesystem::temp_directory_path() / ("radseek_mtp_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d.string();
-}
+std::string temp_dir(const std::string& name) { return testing::scratch_dir("radseek_mtp_", name); }
 
 nlohmann::json mtp_config_json() {
   auto j = testing::tiny_train_config_json();
@@ -80,21 +76,8 @@ TEST(MtpCheckpoint, EngineMtpLogitsEqualTrainerForward) {
 // A byte-level tokenizer and a synthetic-report corpus (as training_test.cpp), with MTP on.
 struct MtpRun {
   std::string dir = temp_dir("run");
-  nlohmann::json cfg = testing::tiny_train_config_json();
-  MtpRun() {
-    EXPECT_TRUE(write_tokenizer_files(dir + "/tok", {}, 512).ok());
-    cfg.update({{"vocab_size", 264}, {"hidden_size", 32}, {"intermediate_size", 48}, {"moe_intermediate_size", 16},
-                {"num_attention_heads", 2}, {"q_lora_rank", 16}, {"kv_lora_rank", 16}, {"qk_nope_head_dim", 8},
-                {"qk_rope_head_dim", 8}, {"v_head_dim", 8}});
-    std::ofstream pre(dir + "/pretrain.jsonl"), sft(dir + "/sft.jsonl");
-    for (int i = 0; i < 40; ++i) {
-      const auto r = radiology::synth_report({.seed = 3, .count = 40}, i);
-      pre << nlohmann::json{{"text", r["text"]}}.dump() << "\n";
-      const std::string answer = "<think>\n" + r["reasoning"].get<std::string>() + "\n</think>\n\n" + r["answer"].get<std::string>();
-      sft << nlohmann::json{{"messages", {{{"role", "user"}, {"content", r["question"]}},
-                                          {{"role", "assistant"}, {"content", answer}}}}}.dump() << "\n";
-    }
-  }
+  nlohmann::json cfg = testing::small_run_config();
+  MtpRun() { testing::write_run_corpus(dir); }
   TrainRunOptions options(Stage stage, const std::string& out, int64_t steps, double mtp_weight) const {
     return {.stage = stage, .data = dir + (stage == Stage::kPretrain ? "/pretrain.jsonl" : "/sft.jsonl"),
             .tokenizer_dir = dir + "/tok", .out_dir = out, .config = cfg, .steps = steps, .batch = 4,

@@ -1,7 +1,8 @@
 // AVX2 transpose: 8×8 tiles in registers (unpack → shuffle → 128-bit lane permute), edges by the
-// scalar loop.
+// scalar reference.
 #include <immintrin.h>
 
+#include "kernels/ref/ref_kernels.h"
 #include "kernels/variants.h"
 
 namespace radseek::kernels::avx2 {
@@ -31,14 +32,14 @@ void tile8(const float* a, int64_t lda, float* out, int64_t ldo) {
 }  // namespace
 
 void transpose_f32(const TransposeArgs& a) {
-  const int64_t rows8 = a.rows / kTile * kTile, cols8 = a.cols / kTile * kTile;
-  for (int64_t i = 0; i < rows8; i += kTile) {
-    for (int64_t j = 0; j < cols8; j += kTile) tile8(a.a + i * a.lda + j, a.lda, a.out + j * a.ldo + i, a.ldo);
-    for (int64_t ii = i; ii < i + kTile; ++ii)
-      for (int64_t j = cols8; j < a.cols; ++j) a.out[j * a.ldo + ii] = a.a[ii * a.lda + j];
-  }
-  for (int64_t i = rows8; i < a.rows; ++i)
-    for (int64_t j = 0; j < a.cols; ++j) a.out[j * a.ldo + i] = a.a[i * a.lda + j];
+  const int64_t whole_rows = a.rows / kTile * kTile, whole_cols = a.cols / kTile * kTile;
+  for (int64_t i = 0; i < whole_rows; i += kTile)
+    for (int64_t j = 0; j < whole_cols; j += kTile) tile8(a.a + i * a.lda + j, a.lda, a.out + j * a.ldo + i, a.ldo);
+  // The edges (a strip right of the whole tiles, the rows below them) element by element.
+  ref::transpose_f32({.a = a.a + whole_cols, .lda = a.lda, .rows = whole_rows, .cols = a.cols - whole_cols,
+                      .out = a.out + whole_cols * a.ldo, .ldo = a.ldo});
+  ref::transpose_f32({.a = a.a + whole_rows * a.lda, .lda = a.lda, .rows = a.rows - whole_rows, .cols = a.cols,
+                      .out = a.out + whole_rows, .ldo = a.ldo});
 }
 
 }  // namespace radseek::kernels::avx2

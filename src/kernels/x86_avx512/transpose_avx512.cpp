@@ -1,8 +1,9 @@
 // AVX-512 transpose: 16×16 tiles in registers (unpack ps → unpack pd → two rounds of 128-bit lane
-// shuffles), edges by the scalar loop. Reads and writes whole 64-byte lines, so large power-of-two
+// shuffles), edges by the scalar reference. Reads and writes whole 64-byte lines, so large power-of-two
 // strides do not thrash one L1 set as an element-wise transpose does.
 #include <immintrin.h>
 
+#include "kernels/ref/ref_kernels.h"
 #include "kernels/variants.h"
 
 namespace radseek::kernels::avx512 {
@@ -37,14 +38,14 @@ void tile16(const float* a, int64_t lda, float* out, int64_t ldo) {
 }  // namespace
 
 void transpose_f32(const TransposeArgs& a) {
-  const int64_t rows16 = a.rows / kTile * kTile, cols16 = a.cols / kTile * kTile;
-  for (int64_t i = 0; i < rows16; i += kTile) {
-    for (int64_t j = 0; j < cols16; j += kTile) tile16(a.a + i * a.lda + j, a.lda, a.out + j * a.ldo + i, a.ldo);
-    for (int64_t ii = i; ii < i + kTile; ++ii)
-      for (int64_t j = cols16; j < a.cols; ++j) a.out[j * a.ldo + ii] = a.a[ii * a.lda + j];
-  }
-  for (int64_t i = rows16; i < a.rows; ++i)
-    for (int64_t j = 0; j < a.cols; ++j) a.out[j * a.ldo + i] = a.a[i * a.lda + j];
+  const int64_t whole_rows = a.rows / kTile * kTile, whole_cols = a.cols / kTile * kTile;
+  for (int64_t i = 0; i < whole_rows; i += kTile)
+    for (int64_t j = 0; j < whole_cols; j += kTile) tile16(a.a + i * a.lda + j, a.lda, a.out + j * a.ldo + i, a.ldo);
+  // The edges (a strip right of the whole tiles, the rows below them) element by element.
+  ref::transpose_f32({.a = a.a + whole_cols, .lda = a.lda, .rows = whole_rows, .cols = a.cols - whole_cols,
+                      .out = a.out + whole_cols * a.ldo, .ldo = a.ldo});
+  ref::transpose_f32({.a = a.a + whole_rows * a.lda, .lda = a.lda, .rows = a.rows - whole_rows, .cols = a.cols,
+                      .out = a.out + whole_rows, .ldo = a.ldo});
 }
 
 }  // namespace radseek::kernels::avx512
