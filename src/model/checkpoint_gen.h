@@ -24,7 +24,7 @@ struct RandomCheckpointArgs {
   uint64_t seed = 1;
   bool include_mtp = true;
   size_t max_shard_bytes = size_t{4} << 30;
-  std::function<void(size_t done_bytes, size_t total_bytes)> progress;  // optional
+  std::function<void(size_t done_bytes, size_t total_bytes)> progress = {};  // optional
 };
 
 Status write_random_checkpoint(const RandomCheckpointArgs& args);
@@ -40,7 +40,7 @@ struct CheckpointValuesArgs {
   bool include_mtp = true;
   size_t max_shard_bytes = size_t{4} << 30;
   TensorValuesFn values;
-  std::function<void(size_t done_bytes, size_t total_bytes)> progress;  // optional
+  std::function<void(size_t done_bytes, size_t total_bytes)> progress = {};  // optional
 };
 
 // Writes a checkpoint in the official layout from given values (training exports, random

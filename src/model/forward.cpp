@@ -59,7 +59,12 @@ void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const 
   grow(s.rope_cs, T * dr);
   grow(s.attn_o, T * H * c.v_head_dim);
   grow(s.kv_full, L * H * (c.qk_nope_head_dim + c.v_head_dim));
-  grow(s.head_q, threads * (C + dr));
+  const int64_t pass_vectors = std::max(kAttnPassVectors, H);
+  grow(s.att_q, pass_vectors * (C + dr));
+  grow(s.att_sc, threads * pass_vectors * attn_chunk_rows(L));
+  grow(s.att_part, kAttnMaxChunks * pass_vectors * (C + dr));
+  grow(s.att_stat, kAttnMaxChunks * pass_vectors * 2);
+  if (s.att_seqs.capacity() < static_cast<size_t>(pass_vectors)) s.att_seqs.reserve(static_cast<size_t>(pass_vectors));
   grow(s.head_lat, threads * C);
   grow(s.scores, threads * L);
   grow(s.ffn_gate, T * inter);

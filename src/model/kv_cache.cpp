@@ -107,4 +107,17 @@ size_t KvCache::bytes() const {
   return f32_.size() * sizeof(float) + bf16_.size() * sizeof(uint16_t) + fp8_.size() + scale_.size() * sizeof(float);
 }
 
+kernels::WeightMatrix KvCache::layer_rows(int64_t l, int64_t j0, int64_t n) const {
+  const int64_t R = shape_.row_size;
+  const size_t first = row_index(l, j0);
+  switch (dtype_) {
+    case KvDtype::kF32: return {.dtype = DType::kF32, .data = f32_.data() + first * R, .rows = n, .cols = R};
+    case KvDtype::kBF16: return {.dtype = DType::kBF16, .data = bf16_.data() + first * R, .rows = n, .cols = R};
+    case KvDtype::kFP8:
+      return {.dtype = DType::kF8E4M3, .data = fp8_.data() + first * R, .rows = n, .cols = R,
+              .block_scale = scale_.data() + first, .block_rows = 1, .block_cols = R};
+  }
+  return {};
+}
+
 }  // namespace radseek::model

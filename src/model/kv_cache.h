@@ -2,13 +2,16 @@
 // (kv_lora_rank) and the rotated shared rope key (qk_rope_head_dim), contiguous so one dot product with
 // [q_abs | q_pe] scores a token; dense GQA models keep [K heads | V heads].
 // Storage: f32 (exact), bf16 (half the bytes) or fp8 e4m3 with one f32 scale per row (a quarter, plus
-// 4 bytes per row). Rows are written once, as f32, when a token is fed; attention reads them back as
-// f32 (decode_rows), so quantised storage changes the bytes held, not the attention arithmetic.
+// 4 bytes per row). Rows are written once, as f32, when a token is fed. Absorbed MLA reads them in
+// their stored dtype (layer_rows: the kernels convert in registers, so bf16/fp8 also halve/quarter the
+// bytes attention reads); the decompressed form and dense models read f32 (decode_rows).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include "kernels/kernels.h"
 
 namespace radseek::model {
 
@@ -42,6 +45,9 @@ class KvCache {
   const float* layer(int64_t l) const;
   // Stores row[row_size] at token `pos` of layer l, converted to the cache's dtype.
   void write_row(int64_t l, int64_t pos, const float* row);
+  // Rows j0 .. j0+n-1 of layer l as they are stored, for the kernels to read in place: [n, row_size]
+  // f32 or bf16, or e4m3 codes with one scale per row (an FP8 matrix with 1 × row_size scale blocks).
+  kernels::WeightMatrix layer_rows(int64_t l, int64_t j0, int64_t n) const;
   // out[n, row_size] = rows j0 .. j0+n-1 of layer l as f32.
   void decode_rows(int64_t l, int64_t j0, int64_t n, float* out) const;
   // Copies the first n tokens of every layer from `src` (same shape and dtype).

@@ -14,12 +14,11 @@ namespace {
 // L·H·(dn+dv)·c, less than absorbing every query when many queries share the cache.
 constexpr int64_t kNaiveMinTokens = 16;
 
-// Rows per task when a bf16/fp8 cache layer is decoded to f32.
+// Rows per task when a bf16/fp8 cache layer is decoded to f32 (for the decompressed form).
 constexpr int64_t kDecodeChunk = 64;
 
-// The first L rows of one cache layer as f32 [L, c+dr]: the cache itself when it is f32, else decoded
-// once per layer and step into s.cache_f32, which every head then reads (one conversion per row, not
-// one per head).
+// The first L rows of one cache layer as f32 [L, c+dr] for the decompressed form: the cache itself
+// when it is f32, else decoded once per layer and step into s.cache_f32.
 const float* f32_rows(const Context& ctx, const KvCache& cache, int64_t layer, int64_t L, Scratch& s) {
   if (cache.dtype() == KvDtype::kF32) return cache.layer(layer);
   const int64_t R = cache.row_size();
@@ -71,61 +70,16 @@ void Model::attention(const Context& ctx, const LayerWeights& lw, int64_t layer,
       cache.write_row(layer, pos0 + t - r, row);
       for (int64_t h = 0; h < H; ++h) apply_rope_interleaved(cs, dr, s.q.data() + t * H * dq + h * dq + dn);
     }
-    const SeqRows rows{.row0 = r, .T = T, .pos0 = pos0, .cache_layer = f32_rows(ctx, cache, layer, pos0 + T, s)};
     // The split GGUF form (k_b_proj / v_b_proj) has no kv_b_proj to decompress with: always absorbed.
     const bool naive = !w.k_b_proj && (ctx.attention == AttentionMode::kNaive ||
-                                       (ctx.attention == AttentionMode::kAuto && rows.T >= kNaiveMinTokens));
+                                       (ctx.attention == AttentionMode::kAuto && T >= kNaiveMinTokens));
     // A decoded bf16/fp8 layer lives in s.cache_f32 only until the next sequence's: attend at once.
-    if (naive) attend_naive(ctx, w, rows, s);
-    else if (cache.dtype() != KvDtype::kF32) attend_absorbed(ctx, w, std::span(&rows, 1), s);
-    else s.absorbed.push_back(rows);
-    r += rows.T;
+    if (naive) attend_naive(ctx, w, {.row0 = r, .T = T, .pos0 = pos0, .cache_layer = f32_rows(ctx, cache, layer, pos0 + T, s)}, s);
+    else s.absorbed.push_back({.row0 = r, .T = T, .pos0 = pos0, .cache = &cache, .layer = layer});
+    r += T;
   }
   if (!s.absorbed.empty()) attend_absorbed(ctx, w, s.absorbed, s);
   linear(ctx, LinearArgs{.x = s.attn_o.data(), .m = T, .ldx = H * c.v_head_dim, .w = &w.o_proj, .y = s.tmp.data(), .ldy = d});
-}
-
-// Weight-absorbed form, one task per head: q_abs = W_UKᵀ·q_nope, scores against [ckv | k_pe],
-// o_lat = Σ P·ckv, o = W_UV·o_lat. W_UK = kv_b_proj rows h·(dn+dv) .. +dn and W_UV the next dv rows,
-// both [·, c]; the kernels read them in their stored dtype (no dequantised copy per head).
-void Model::attend_absorbed(const Context& ctx, const MlaWeights& w, std::span<const SeqRows> seqs,
-                            Scratch& s) const {
-  const auto& c = cfg_;
-  const int64_t H = c.num_attention_heads, C = c.kv_lora_rank, dr = c.qk_rope_head_dim;
-  const int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, dq = c.qk_head_dim(), R = C + dr;
-  const kernels::KernelTable& kt = *ctx.kernels;
-  // W_UV rows: per head in v_b_proj (split GGUF form) or after W_UK in kv_b_proj.
-  const WeightMatrix& uv = w.v_b_proj ? *w.v_b_proj : w.kv_b_proj;
-  const auto gemm = kernels::select_gemm(kt, uv);
-  const float scale = static_cast<float>(rope_.softmax_scale);
-  ctx.pool->parallel_for(H, [&](int64_t h, int th) {
-    float* qa = s.head_q.data() + th * R;          // [c+dr] absorbed query
-    float* o = s.head_lat.data() + th * C;         // [c] latent output
-    float* sc = s.scores.data() + th * s.context;  // [L]
-    const int64_t uk0 = h * (dn + dv), uv0 = w.v_b_proj ? h * dv : uk0 + dn;  // first W_UK / W_UV row
-    for (const SeqRows& q : seqs) {
-      for (int64_t t = 0; t < q.T; ++t) {
-        const float* qr = s.q.data() + (q.row0 + t) * H * dq + h * dq;
-        std::fill(qa, qa + C, 0.0f);
-        if (w.k_b_proj)  // W_UKᵀ stored per head as [c, dn] rows: an ordinary product
-          kernels::select_gemm(kt, *w.k_b_proj)(kernels::GemmArgs{.x = qr, .m = 1, .ldx = dq, .w = &*w.k_b_proj, .y = qa, .ldy = C,
-                                                                  .n_begin = h * C, .n_end = (h + 1) * C,
-                                                                  .precision = kernels::ActPrecision::kF32, .y_col_offset = h * C});
-        else
-          kt.gemv_t(kernels::GemvTArgs{.x = qr, .w = &w.kv_b_proj, .row0 = uk0, .rows = dn, .y = qa});
-        std::copy(qr + dn, qr + dq, qa + C);
-        const int64_t L = q.pos0 + t + 1;  // causal
-        for (int64_t j = 0; j < L; ++j) sc[j] = scale * kt.dot_f32(qa, q.cache_layer + j * R, R);
-        softmax_inplace(sc, L);
-        std::fill(o, o + C, 0.0f);
-        for (int64_t j = 0; j < L; ++j) kt.axpy_f32(sc[j], q.cache_layer + j * R, o, C);
-        float* out = s.attn_o.data() + (q.row0 + t) * H * dv + h * dv;  // [dv]
-        // FP32 activations: the absorbed form must agree with the naive one (model tests).
-        gemm(kernels::GemmArgs{.x = o, .m = 1, .ldx = C, .w = &uv, .y = out, .ldy = dv, .n_begin = uv0,
-                               .n_end = uv0 + dv, .precision = kernels::ActPrecision::kF32, .y_col_offset = uv0});
-      }
-    }
-  });
 }
 
 // Decompressed form: k_nope and v for every cached token from kv_b_proj, then ordinary attention.

@@ -2,6 +2,7 @@
 // RMSNorm, dense MLP or MoE) → final norm → lm_head.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -23,7 +24,32 @@ namespace radseek::model {
 // Rows [row0, row0+T) of a step belong to a sequence whose cache already holds pos0 tokens.
 struct SeqRows {
   int64_t row0 = 0, T = 0, pos0 = 0;
-  const float* cache_layer = nullptr;  // [capacity, c+dr]
+  const float* cache_layer = nullptr;  // decompressed form: [capacity, c+dr] as f32
+  const KvCache* cache = nullptr;      // absorbed form: read in its stored dtype
+  int64_t layer = 0;
+};
+
+// Absorbed attention runs in passes of up to max(kAttnPassVectors, H) query vectors (query rows ×
+// heads); each sequence's cache is split into at most kAttnMaxChunks chunks of at least
+// kAttnMinChunk rows, which bounds the partial results a pass keeps and gives the threads work.
+inline constexpr int64_t kAttnPassVectors = 64;
+inline constexpr int64_t kAttnMaxChunks = 32;
+inline constexpr int64_t kAttnMinChunk = 64;
+// A pass whose every cache layer holds at most this many bytes skips the chunks: one task per query
+// vector reads the whole layer (it stays in L2 while the heads reuse it).
+inline constexpr int64_t kFusedMaxBytes = 256 << 10;
+// Chunk rows for a cache of L rows: a function of L alone, so results do not depend on threads.
+constexpr int64_t attn_chunk_rows(int64_t L) {
+  return std::max(kAttnMinChunk, (L + kAttnMaxChunks - 1) / kAttnMaxChunks);
+}
+
+// One sequence's query rows within an absorbed-attention pass.
+struct AttnPassSeq {
+  const SeqRows* seq = nullptr;
+  int64_t first_t = 0, rows = 0;  // query rows first_t .. first_t+rows-1 of the sequence
+  int64_t vec0 = 0;               // its first query vector in the pass (vector = row · H + head)
+  int64_t L = 0, chunk = 0, chunks = 0;  // cache rows its last query sees, chunk rows, chunk count
+  int64_t part0 = 0;              // its first partial-result slot (slot = part0 + chunk · rows·H + vector)
 };
 
 // Reusable activation buffers. They grow to the largest step seen and are then reused, so decode
@@ -40,7 +66,11 @@ struct Scratch {
   std::vector<float> rope_cs;           // [T, dr]
   std::vector<float> attn_o;            // [T, H·dv]
   std::vector<float> kv_full;           // naive: [L, H·(dn+dv)]
-  std::vector<float> head_q;            // per thread: [c+dr] absorbed query
+  std::vector<float> att_q;             // absorbed: [pass vectors, c+dr] absorbed queries (× softmax scale)
+  std::vector<float> att_sc;            // absorbed, per thread: [pass vectors, chunk rows] scores → weights
+  std::vector<float> att_part;          // absorbed: [chunks · pass vectors, c+dr] Σ weight · cache row per chunk
+  std::vector<float> att_stat;          // absorbed: [chunks · pass vectors, 2] chunk max score, Σ weights
+  std::vector<AttnPassSeq> att_seqs;    // absorbed: the current pass
   std::vector<float> head_lat;          // per thread: [c] latent attention output
   std::vector<float> scores;            // per thread: [L]
   std::vector<float> ffn_gate, ffn_up;  // [T, max(inter, shared inter)]
@@ -95,6 +125,11 @@ class Model : public CausalLM {
   void attention(const Context& ctx, const LayerWeights& lw, int64_t layer, std::span<const SeqStep> seqs,
                  Scratch& s) const;
   void attend_absorbed(const Context& ctx, const MlaWeights& w, std::span<const SeqRows> seqs, Scratch& s) const;
+  void absorbed_pass(const Context& ctx, const MlaWeights& w, int64_t vectors, Scratch& s) const;
+  void absorbed_query(const Context& ctx, const MlaWeights& w, int64_t v, Scratch& s) const;
+  void value_up(const Context& ctx, const MlaWeights& w, const AttnPassSeq& p, int64_t v, const float* o_lat,
+                Scratch& s) const;
+  void attend_vector(const Context& ctx, const MlaWeights& w, int64_t v, int th, Scratch& s) const;
   void attend_naive(const Context& ctx, const MlaWeights& w, const SeqRows& seq, Scratch& s) const;
   void mlp(const Context& ctx, const MlpWeights& w, const float* x, int64_t m, float* y, Scratch& s) const;
   void moe(const Context& ctx, const MoeWeights& w, int64_t T, Scratch& s) const;

@@ -28,7 +28,7 @@ struct QuantizeArgs {
   std::string dst_dir;
   int bits = 8;  // 8 or 4
   size_t max_shard_bytes = size_t{4} << 30;
-  std::function<void(size_t done_bytes, size_t total_bytes)> progress;  // optional
+  std::function<void(size_t done_bytes, size_t total_bytes)> progress = {};  // optional
 };
 
 struct QuantizeReport {

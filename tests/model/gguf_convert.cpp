@@ -1,5 +1,6 @@
 #include "gguf_convert.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -219,6 +220,14 @@ void split_kv_b(const TensorCtx& x, const std::string& blk, const std::vector<fl
   add(x, blk + "attn_v_b.weight", {H, dv, C}, vb, true);
 }
 
+// GGUF stacks a layer's experts into one [n_expert, rows, cols] tensor.
+void flush_experts(const TensorCtx& x, const std::string& g, const std::vector<std::vector<float>>& list,
+                   const std::vector<int64_t>& shape) {
+  std::vector<float> all;
+  for (const auto& e : list) all.insert(all.end(), e.begin(), e.end());
+  add(x, g, {static_cast<int64_t>(list.size()), shape[0], shape[1]}, all, true);
+}
+
 Status add_tensors(const TensorCtx& x, const format::Checkpoint& ck) {
   const auto& c = *x.c;
   std::map<std::string, std::vector<std::vector<float>>> experts;  // GGUF name → per-expert values
@@ -238,6 +247,12 @@ Status add_tensors(const TensorCtx& x, const format::Checkpoint& ck) {
       if (list.size() <= e) list.resize(e + 1);
       list[e] = std::move(v);
       expert_shape[g] = t.shape;
+      // A layer's projection is written once its experts are all in, so at most one stacked tensor
+      // is held as floats (an 8-layer V2-Lite would otherwise hold ~15 GB of them).
+      if (std::ssize(list) == c.n_routed_experts && std::ranges::none_of(list, [](const auto& l) { return l.empty(); })) {
+        flush_experts(x, g, list, t.shape);
+        experts.erase(g);
+      }
       continue;
     }
     if (x.args.split_kv_b && g.ends_with("attn_kv_b.weight")) {
@@ -246,12 +261,7 @@ Status add_tensors(const TensorCtx& x, const format::Checkpoint& ck) {
     }
     add(x, g, t.shape, v, matrix);
   }
-  for (auto& [g, list] : experts) {
-    std::vector<float> all;
-    for (const auto& e : list) all.insert(all.end(), e.begin(), e.end());
-    const auto& s = expert_shape[g];
-    add(x, g, {static_cast<int64_t>(list.size()), s[0], s[1]}, all, true);
-  }
+  for (auto& [g, list] : experts) flush_experts(x, g, list, expert_shape[g]);  // incomplete sets as they are
   return {};
 }
 

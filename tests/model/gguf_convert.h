@@ -22,7 +22,7 @@ struct GgufConvertArgs {
   std::string out_path;
   GgufWeights weights = GgufWeights::kF32;
   bool split_kv_b = false;  // deepseek2: attn_k_b / attn_v_b (newer converters) instead of attn_kv_b
-  std::function<void(format::GgufWriteArgs&)> edit;  // optional: tests break the file before it is written
+  std::function<void(format::GgufWriteArgs&)> edit = {};  // optional: tests break the file before it is written
 };
 
 // Matrices whose columns are not a multiple of the requested block fall back to Q8_0, then F16 (as

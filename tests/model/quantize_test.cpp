@@ -72,7 +72,9 @@ TEST_P(QuantizeTest, LoadsAndStaysCloseToOriginal) {
   EXPECT_GT(rep->quantized_tensors, 0);
   // From BF16 both formats shrink; FP8 → Q8 grows (1 B codes plus 1/8 B of scales per weight, and
   // the float-kept tensors become BF16).
-  if (c.src == model::WeightFormat::kBF16) EXPECT_LT(rep->dst_bytes, rep->src_bytes);
+  if (c.src == model::WeightFormat::kBF16) {
+    EXPECT_LT(rep->dst_bytes, rep->src_bytes);
+  }
 
   // The documented choices: projections at `bits`, lm_head Q8, kv_b_proj / embeddings / router float.
   auto ck = format::Checkpoint::open(dst);

@@ -146,7 +146,9 @@ TEST(ChatSpeculation, DraftsChangeNothing) {
       auto r = engine::chat(**e, s, p);
       ASSERT_TRUE(r.ok()) << r.error().message;
       outs.push_back(r->ids);
-      if (spec != S::kNone) EXPECT_GT(r->drafted, 0);
+      if (spec != S::kNone) {
+        EXPECT_GT(r->drafted, 0);
+      }
       accepted += r->accepted;
     }
     EXPECT_EQ(outs[1], outs[0]) << "mtp, temperature " << temperature;
