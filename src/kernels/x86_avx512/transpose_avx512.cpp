@@ -3,7 +3,7 @@
 // strides do not thrash one L1 set as an element-wise transpose does.
 #include <immintrin.h>
 
-#include "kernels/ref/ref_kernels.h"
+#include "kernels/transpose_tiles.h"
 #include "kernels/variants.h"
 
 namespace radseek::kernels::avx512 {
@@ -37,15 +37,6 @@ void tile16(const float* a, int64_t lda, float* out, int64_t ldo) {
 
 }  // namespace
 
-void transpose_f32(const TransposeArgs& a) {
-  const int64_t whole_rows = a.rows / kTile * kTile, whole_cols = a.cols / kTile * kTile;
-  for (int64_t i = 0; i < whole_rows; i += kTile)
-    for (int64_t j = 0; j < whole_cols; j += kTile) tile16(a.a + i * a.lda + j, a.lda, a.out + j * a.ldo + i, a.ldo);
-  // The edges (a strip right of the whole tiles, the rows below them) element by element.
-  ref::transpose_f32({.a = a.a + whole_cols, .lda = a.lda, .rows = whole_rows, .cols = a.cols - whole_cols,
-                      .out = a.out + whole_cols * a.ldo, .ldo = a.ldo});
-  ref::transpose_f32({.a = a.a + whole_rows * a.lda, .lda = a.lda, .rows = a.rows - whole_rows, .cols = a.cols,
-                      .out = a.out + whole_rows, .ldo = a.ldo});
-}
+void transpose_f32(const TransposeArgs& a) { transpose_by_tiles<kTile>(a, tile16); }
 
 }  // namespace radseek::kernels::avx512
