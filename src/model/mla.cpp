@@ -91,7 +91,11 @@ void Model::attend_naive(const Context& ctx, const MlaWeights& w, const SeqRows&
   const kernels::KernelTable& kt = *ctx.kernels;
   const float scale = static_cast<float>(rope_.softmax_scale);
   const float* cl = q.cache_layer;
-  linear(ctx, LinearArgs{.x = cl, .m = Lall, .ldx = R, .w = &w.kv_b_proj, .y = s.kv_full.data(), .ldy = KV});
+  // A GGUF file's kv_b_proj is held as an exact f32 copy (load_mla); f32 weights run f32 arithmetic at
+  // either precision, so its product keeps exact activations at no cost (bf16-rounded latents moved a
+  // sharp random-weight softmax by up to 0.5 in logprob where the file's int8 path had moved 0.075).
+  linear_with(ctx, LinearArgs{.x = cl, .m = Lall, .ldx = R, .w = &w.kv_b_proj, .y = s.kv_full.data(), .ldy = KV},
+              w.kv_b_storage ? kernels::ActPrecision::kF32 : ctx.precision);
   ctx.pool->parallel_for(H * q.T, [&](int64_t task, int th) {
     const int64_t h = task % H, t = task / H;
     float* sc = s.scores.data() + th * s.context;

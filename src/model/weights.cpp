@@ -4,6 +4,7 @@
 #include <set>
 
 #include "base/numeric.h"
+#include "model/linear.h"
 #include "model/tensor_loader.h"
 
 namespace radseek::model {
@@ -50,6 +51,17 @@ Expected<MlaWeights> load_mla(Loader& ld, const ModelConfig& c, const std::strin
     auto kvb = ld.matrix(p + "kv_b_proj.weight", H * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
     if (!kvb) return kvb.error();
     a.kv_b_proj = *kvb;
+    // Absorbed attention reads kv_b_proj one head slice at a time and transposed (W_UKᵀ·q), which the
+    // kernels have no integer path for: ggml blocks went through the scalar dequantiser every token
+    // (22% of a V2-Lite-8L Q4_K decode on one thread). The tensor is small (H·(dn+dv)·c, 2 M values a
+    // V2-Lite layer), so it is dequantised once, exactly, to f32.
+    if (kernels::is_ggml(a.kv_b_proj)) {
+      const WeightMatrix& q = a.kv_b_proj;
+      auto f32 = std::make_shared<std::vector<float>>(static_cast<size_t>(q.rows * q.cols));
+      dequant_rows(q, 0, q.rows, f32->data());
+      a.kv_b_proj = WeightMatrix{.dtype = DType::kF32, .data = f32->data(), .rows = q.rows, .cols = q.cols};
+      a.kv_b_storage = std::move(f32);
+    }
   }
   auto o = ld.matrix(p + "o_proj.weight", d, H * c.v_head_dim);
   if (!o) return o.error();

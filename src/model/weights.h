@@ -1,7 +1,9 @@
-// Model weights as views into the mapped checkpoint (no copies of large matrices; FP8 stays FP8).
+// Model weights as views into the mapped checkpoint (no copies of large matrices; FP8 stays FP8; the
+// one copy: a GGUF file's small kv_b_proj, see load_mla).
 // Shapes follow spec §2: W[out, in], y = x · Wᵀ.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +29,8 @@ struct MlaWeights {
   WeightMatrix kv_a_proj_with_mqa;       // [c + dr, hidden]
   NormWeight kv_a_layernorm;             // [c]
   WeightMatrix kv_b_proj;                // [H·(dn+dv), c], head-major [k_nope | v] per head
+  // kv_b_proj's exact f32 copy when the file stores it in ggml blocks (see load_mla); else empty.
+  std::shared_ptr<const std::vector<float>> kv_b_storage;
   // GGUF deepseek2 files from newer llama.cpp converters split kv_b_proj per head (format/gguf_model.h);
   // then kv_b_proj stays empty and attention always takes the absorbed form.
   std::optional<WeightMatrix> k_b_proj;  // [H·c, dn]: W_UKᵀ of each head
