@@ -108,7 +108,9 @@ void deepseek_meta(const format::ModelConfig& c, bool split, Meta& m) {
   put_f32(m, a + ".attention.layer_norm_rms_epsilon", c.rms_norm_eps);
   put_u32(m, a + ".expert_used_count", c.num_experts_per_tok);
   put_u32(m, a + ".leading_dense_block_count", c.first_k_dense_replace);
-  if (c.q_lora_rank) put_u32(m, a + ".attention.q_lora_rank", *c.q_lora_rank);
+  // 0 = no q-LoRA. llama.cpp requires the key unless its layer-count test takes the model for
+  // V2-Lite (26/27 layers), so an 8-layer V2-Lite-shaped file without it does not load there.
+  put_u32(m, a + ".attention.q_lora_rank", c.q_lora_rank.value_or(0));
   put_u32(m, a + ".attention.kv_lora_rank", c.kv_lora_rank);
   if (split) {  // the MQA view of newer converters
     put_u32(m, a + ".attention.key_length", c.kv_lora_rank + c.qk_rope_head_dim);
