@@ -23,6 +23,9 @@ namespace {
 constexpr int64_t kG = kQuantGroup;
 constexpr int64_t kSeg = 4096;  // columns quantised at once: bounds the stack buffers
 constexpr int kMaxMR = 2;       // 16 ymm registers: 2 activation rows × 2 weight rows in prefill
+// Software prefetch distance, as in the AVX-512 kernel (the tile's short row streams share pages,
+// where the hardware streamer gives up): the same bytes of the row about this far ahead.
+constexpr int64_t kPrefetchAhead = 16384;
 
 struct ActBlock {
   alignas(32) int8_t q[kMaxMR][kSeg];         // codes, zero past the segment's end
@@ -78,7 +81,8 @@ struct QPlan {
   int64_t w_row_bytes, groups, k0, k1;
   const ActBlock* ab;
   int64_t i0;
-  bool first;  // first segment: store y, later ones add
+  bool first;       // first segment: store y, later ones add
+  int64_t pf_rows;  // prefetch distance in weight rows (about kPrefetchAhead bytes)
 };
 
 template <bool kQ4, int R, int MR>
@@ -96,6 +100,12 @@ void int_tile(const QPlan& p, int64_t j0) {
     for (int i = 0; i < MR; ++i) xq[i] = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.ab->q[i] + g * kG));
     RADSEEK_UNROLL
     for (int r = 0; r < R; ++r) {
+      // One request per 64 bytes of codes (2 Q8 groups, 4 Q4 groups) and per 16 scales.
+      if (g % (kQ4 ? 4 : 2) == 0 && j0 + r + p.pf_rows < p.a->n_end) {
+        const int64_t ahead = j0 + r + p.pf_rows, byte = kQ4 ? (g_base + g) * kQ4GroupBytes : (g_base + g) * kG;
+        _mm_prefetch(reinterpret_cast<const char*>(p.w + ahead * p.w_row_bytes + byte), _MM_HINT_T0);
+        if (g % 16 == 0) _mm_prefetch(reinterpret_cast<const char*>(p.a->w->group_scale + ahead * p.groups + g_base + g), _MM_HINT_T0);
+      }
       const __m256i wq = load_codes<kQ4>(p.w + (j0 + r) * p.w_row_bytes, g_base + g, p.a->w->cols);
       const __m256i aw = _mm256_sign_epi8(wq, wq);
       const float dw = p.a->w->group_scale[(j0 + r) * p.groups + g_base + g];
@@ -134,7 +144,8 @@ void gemm_int(const GemmArgs& a) {
       const int64_t k1 = std::min(w.cols, k0 + kSeg);
       for (int i = 0; i < mr; ++i) quantize_act(a.x + (i0 + i) * a.ldx, k0, k1, ab, i);
       const QPlan p{.a = &a, .w = static_cast<const uint8_t*>(w.data), .w_row_bytes = row_bytes(w),
-                    .groups = (w.cols + kG - 1) / kG, .k0 = k0, .k1 = k1, .ab = &ab, .i0 = i0, .first = k0 == 0};
+                    .groups = (w.cols + kG - 1) / kG, .k0 = k0, .k1 = k1, .ab = &ab, .i0 = i0, .first = k0 == 0,
+                    .pf_rows = std::max<int64_t>(1, kPrefetchAhead / row_bytes(w))};
       if (mr == 2) int_rows<kQ4, 2>(p);
       else int_rows<kQ4, 1>(p);
     }

@@ -28,6 +28,10 @@ constexpr int64_t kG = kQuantGroup;
 constexpr int64_t kSeg = 4096;          // columns quantised at once: bounds the stack buffers
 constexpr int64_t kSuperCols = 512;     // 16 groups: one vector of scales
 constexpr int kMaxMR = 4;
+// Software prefetch distance. Expert rows are short (704-2048 bytes in V2-Lite), so a tile's R row
+// streams share 4 KiB pages, where the L2 streamer mostly gives up (gemm_avx512_fp8_decode.cpp);
+// each unit requests the same bytes of the row about this far ahead, each super its scale line.
+constexpr int64_t kPrefetchAhead = 16384;
 
 // Quantised activations of up to kMaxMR rows over one segment (~20 KiB on the stack).
 struct ActBlock {
@@ -73,7 +77,10 @@ struct QPlan {
   const ActBlock* ab;
   int64_t i0;      // first activation row of the block
   bool first;      // first segment: store y, later ones add
+  int64_t pf_rows; // prefetch distance in weight rows (about kPrefetchAhead bytes)
 };
+
+inline void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
 
 // Lane l of unit u's i32 dot products belongs to group l/8 (Q8: 2 groups) or l/4 (Q4: 4 groups) of
 // the unit; these indices pick that group's scale from the super's 16.
@@ -103,6 +110,7 @@ void int_tile(const QPlan& p, int64_t j0) {
     __m512 pv[MR][R];
     RADSEEK_UNROLL
     for (int r = 0; r < R; ++r) {
+      if (j0 + r + p.pf_rows < p.a->n_end) prefetch(p.a->w->group_scale + (j0 + r + p.pf_rows) * p.groups + g0);
       const __m512 dw = _mm512_maskz_loadu_ps(gm, p.a->w->group_scale + (j0 + r) * p.groups + g0);
       RADSEEK_UNROLL
       for (int i = 0; i < MR; ++i) {
@@ -123,6 +131,7 @@ void int_tile(const QPlan& p, int64_t j0) {
       }
       RADSEEK_UNROLL
       for (int r = 0; r < R; ++r) {
+        if (j0 + r + p.pf_rows < p.a->n_end) prefetch(p.w + (j0 + r + p.pf_rows) * p.w_row_bytes + byte0 + b);
         const __m512i wb = _mm512_maskz_loadu_epi8(bm, p.w + (j0 + r) * p.w_row_bytes + byte0 + b);
         const __m512i nib = _mm512_set1_epi8(0x0f);
         const __m512i wa = kQ4 ? _mm512_and_si512(wb, nib) : _mm512_xor_si512(wb, _mm512_set1_epi8(static_cast<char>(0x80)));
@@ -165,7 +174,8 @@ void gemm_int(const GemmArgs& a) {
       const int64_t k1 = std::min(w.cols, k0 + kSeg);
       for (int i = 0; i < mr; ++i) quantize_act(a.x + (i0 + i) * a.ldx, k0, k1, kQ4, ab, i);
       const QPlan p{.a = &a, .w = static_cast<const uint8_t*>(w.data), .w_row_bytes = row_bytes(w),
-                    .groups = (w.cols + kG - 1) / kG, .k0 = k0, .k1 = k1, .ab = &ab, .i0 = i0, .first = k0 == 0};
+                    .groups = (w.cols + kG - 1) / kG, .k0 = k0, .k1 = k1, .ab = &ab, .i0 = i0, .first = k0 == 0,
+                    .pf_rows = std::max<int64_t>(1, kPrefetchAhead / row_bytes(w))};
       switch (mr) {
         case 4: int_rows<kQ4, 4>(p); break;
         case 3: int_rows<kQ4, 3>(p); break;
