@@ -29,7 +29,8 @@ nlohmann::json to_json(const engine::BenchResult& r, const BenchFlags& f) {
           {"pp_tps_min", mn(r.pp_tps)}, {"pp_tps_median", pp}, {"pp_tps_max", mx(r.pp_tps)},
           {"tg_tps_min", mn(r.tg_tps)}, {"tg_tps_median", tg}, {"tg_tps_max", mx(r.tg_tps)},
           {"weight_bytes_per_token", r.weight_bytes_per_token}, {"weight_bytes_total", r.weight_bytes_total},
-          {"measured_bandwidth_gbs", r.bandwidth_gbs}, {"tg_achieved_gbs", tg * r.weight_bytes_per_token / 1e9},
+          {"measured_bandwidth_gbs", r.bandwidth_gbs}, {"bandwidth_probes_gbs", r.bandwidth_probes_gbs},
+          {"tg_achieved_gbs", tg * r.weight_bytes_per_token / 1e9},
           {"tg_limit_tps", limit_tps}, {"tg_fraction_of_limit", tg / limit_tps},
           {"flops_per_token", r.flops_per_token}, {"matmul_gflops_measured", r.matmul_gflops},
           {"pp_gflops", pp * r.flops_per_token / 1e9},
@@ -60,10 +61,10 @@ int run_bench(const BenchFlags& f) {
   std::printf("%-24s %10.1f %10.1f %10.1f   %.1f%% of the kernels' matmul rate (%.0f GFLOP/s; %.2f GFLOP/token)\n",
               ("pp" + std::to_string(f.p) + " tok/s").c_str(), mn(r->pp_tps), engine::median(r->pp_tps),
               mx(r->pp_tps), 100 * j["pp_fraction_of_matmul"].get<double>(), r->matmul_gflops, r->flops_per_token / 1e9);
-  std::printf("%-24s %10.2f %10.2f %10.2f   %.1f%% of bandwidth limit %.2f tok/s (%.1f GB/s / %.3f GB/token)\n",
+  std::printf("%-24s %10.2f %10.2f %10.2f   %.1f%% of bandwidth limit %.2f tok/s (best of %zu probes %.1f GB/s / %.3f GB/token)\n",
               ("tg" + std::to_string(f.n) + " tok/s").c_str(), mn(r->tg_tps), engine::median(r->tg_tps),
               mx(r->tg_tps), 100 * j["tg_fraction_of_limit"].get<double>(), j["tg_limit_tps"].get<double>(),
-              r->bandwidth_gbs, r->weight_bytes_per_token / 1e9);
+              r->bandwidth_probes_gbs.size(), r->bandwidth_gbs, r->weight_bytes_per_token / 1e9);
   if (f.long_ctx > 0)
     std::printf("%-24s %10.2f\n", ("tg @ ctx " + std::to_string(f.long_ctx)).c_str(), engine::median(r->tg_long_tps));
   std::printf("weights %.2f GB, KV cache %.1f MB (%s, %lld bytes/token), resident %.2f GB\n", r->weight_bytes_total / 1e9,

@@ -22,7 +22,8 @@ struct BenchParams {
 
 struct BenchResult {
   std::vector<double> pp_tps, tg_tps, tg_long_tps;  // one entry per repeat
-  double bandwidth_gbs = 0.0;       // measured read bandwidth with the engine's threads
+  double bandwidth_gbs = 0.0;       // read bandwidth with the engine's threads: the best probe
+  std::vector<double> bandwidth_probes_gbs;  // every probe (before the first repeat, after each)
   int64_t weight_bytes_per_token = 0;
   int64_t weight_bytes_total = 0;
   double flops_per_token = 0.0;     // 2 × matrix parameters a token multiplies
