@@ -5,6 +5,10 @@
 #include <filesystem>
 #include <map>
 #include <numbers>
+#include <span>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -45,22 +49,40 @@ struct Encoded {
   std::vector<uint8_t> bytes;
 };
 
-// Row-wise encoding of a [rows, cols] matrix (1-D: one row) in the requested type or its fallback.
-Encoded encode(const std::vector<float>& v, int64_t cols, GgufWeights want, bool matrix) {
-  if (!matrix || want == GgufWeights::kF32) return {GgmlType::kF32, format::encode_f32(v)};
-  using QuantFn = void (*)(const float*, uint8_t*, int64_t);
-  struct Choice { GgmlType type; int64_t block; size_t bytes; QuantFn fn; };
-  const Choice q8{GgmlType::kQ8_0, 32, kernels::ref::kBlockBytesQ8_0, kernels::ref::quantize_row_q8_0};
+using QuantFn = void (*)(const float*, uint8_t*, int64_t);
+struct Choice {
+  GgmlType type;
+  int64_t block = 1;
+  size_t block_bytes = 0;
+  QuantFn fn = nullptr;  // null: a plain float type
+};
+
+// The stored type of a [rows, cols] matrix (1-D: one row): the requested one or its fallback. It
+// depends on the shape alone, so the tensor table can be written before any data is converted.
+Choice choose(int64_t cols, GgufWeights want, bool matrix) {
+  namespace q = kernels::ref;
+  if (!matrix || want == GgufWeights::kF32) return {.type = GgmlType::kF32};
+  if (want == GgufWeights::kBF16) return {.type = GgmlType::kBF16};
+  const Choice q8{GgmlType::kQ8_0, 32, q::kBlockBytesQ8_0, q::quantize_row_q8_0};
   Choice c = q8;
-  if (want == GgufWeights::kQ4_0) c = {GgmlType::kQ4_0, 32, kernels::ref::kBlockBytesQ4_0, kernels::ref::quantize_row_q4_0};
-  if (want == GgufWeights::kQ4_K) c = {GgmlType::kQ4_K, 256, kernels::ref::kBlockBytesQ4_K, kernels::ref::quantize_row_q4_k};
-  if (want == GgufWeights::kQ5_K) c = {GgmlType::kQ5_K, 256, kernels::ref::kBlockBytesQ5_K, kernels::ref::quantize_row_q5_k};
-  if (want == GgufWeights::kQ6_K) c = {GgmlType::kQ6_K, 256, kernels::ref::kBlockBytesQ6_K, kernels::ref::quantize_row_q6_k};
+  if (want == GgufWeights::kQ4_0) c = {GgmlType::kQ4_0, 32, q::kBlockBytesQ4_0, q::quantize_row_q4_0};
+  if (want == GgufWeights::kQ4_K) c = {GgmlType::kQ4_K, 256, q::kBlockBytesQ4_K, q::quantize_row_q4_k};
+  if (want == GgufWeights::kQ5_K) c = {GgmlType::kQ5_K, 256, q::kBlockBytesQ5_K, q::quantize_row_q5_k};
+  if (want == GgufWeights::kQ6_K) c = {GgmlType::kQ6_K, 256, q::kBlockBytesQ6_K, q::quantize_row_q6_k};
   if (want == GgufWeights::kF16 || cols % c.block != 0) c = q8;
-  if (want == GgufWeights::kF16 || cols % c.block != 0) return {GgmlType::kF16, format::encode_f16(v)};
+  if (want == GgufWeights::kF16 || cols % c.block != 0) return {.type = GgmlType::kF16};
+  return c;
+}
+
+// Row-wise encoding, so the rows of a matrix may be encoded in several pieces with the same bytes.
+Encoded encode(const std::vector<float>& v, int64_t cols, GgufWeights want, bool matrix) {
+  const Choice c = choose(cols, want, matrix);
+  if (c.type == GgmlType::kF32) return {c.type, format::encode_f32(v)};
+  if (c.type == GgmlType::kF16) return {c.type, format::encode_f16(v)};
+  if (c.type == GgmlType::kBF16) return {c.type, format::encode_bf16(v)};
   const int64_t rows = static_cast<int64_t>(v.size()) / cols;
-  Encoded e{c.type, std::vector<uint8_t>(static_cast<size_t>(rows * (cols / c.block)) * c.bytes)};
-  for (int64_t r = 0; r < rows; ++r) c.fn(v.data() + r * cols, e.bytes.data() + r * (cols / c.block) * c.bytes, cols);
+  Encoded e{c.type, std::vector<uint8_t>(static_cast<size_t>(rows * (cols / c.block)) * c.block_bytes)};
+  for (int64_t r = 0; r < rows; ++r) c.fn(v.data() + r * cols, e.bytes.data() + r * (cols / c.block) * c.block_bytes, cols);
   return e;
 }
 
@@ -138,8 +160,8 @@ void deepseek_meta(const format::ModelConfig& c, bool split, Meta& m) {
   }
 }
 
-// llama.cpp's rope_freqs for Llama 3.1: per-frequency divisors of the llama3 rule.
-format::GgufTensorData rope_freqs(const format::ModelConfig& c) {
+// llama.cpp's rope_freqs for Llama 3.1: per-frequency divisors of the llama3 rule, as F32 bytes.
+std::vector<uint8_t> rope_freqs(const format::ModelConfig& c) {
   const auto& rs = c.rope_scaling;
   std::vector<float> f;
   for (int64_t i = 0; i < c.head_dim / 2; ++i) {
@@ -152,7 +174,7 @@ format::GgufTensorData rope_freqs(const format::ModelConfig& c) {
       f.push_back(static_cast<float>(1.0 / ((1.0 - sm) / rs.factor + sm)));
     }
   }
-  return {.name = "rope_freqs.weight", .type = GgmlType::kF32, .shape = {c.head_dim / 2}, .bytes = format::encode_f32(f)};
+  return format::encode_f32(f);
 }
 
 Status tokenizer_meta(const std::string& dir, const format::ModelConfig& c, Meta& m) {
@@ -198,73 +220,141 @@ Status tokenizer_meta(const std::string& dir, const format::ModelConfig& c, Meta
 
 struct TensorCtx {
   const format::ModelConfig* c;
-  GgufConvertArgs args;
-  std::vector<format::GgufTensorData>* out;
+  const GgufConvertArgs* args;
 };
 
-void add(const TensorCtx& x, const std::string& name, std::vector<int64_t> shape, const std::vector<float>& v, bool matrix) {
-  Encoded e = encode(v, shape.back(), x.args.weights, matrix);
-  x.out->push_back({.name = name, .type = e.type, .shape = std::move(shape), .bytes = std::move(e.bytes)});
+// Where an output tensor's values come from.
+enum class Source {
+  kBytes,    // already encoded (rope_freqs)
+  kPlain,    // one checkpoint tensor, llama q/k rows permuted when permute_heads > 0
+  kKB,       // kv_b_proj's W_UK part, transposed per head (attn_k_b)
+  kVB,       // kv_b_proj's W_UV part (attn_v_b)
+  kExperts,  // one projection of a layer's experts, stacked in expert order
+};
+
+// One output tensor: its table entry and how to make its bytes.
+struct Planned {
+  format::GgufTensorSpec spec;
+  Source source = Source::kPlain;
+  std::vector<const format::TensorInfo*> src = {};
+  int64_t permute_heads = 0;
+  bool matrix = true;
+  std::vector<uint8_t> bytes = {};
+};
+
+Planned planned(const TensorCtx& x, std::string name, std::vector<int64_t> shape, Source source,
+                std::vector<const format::TensorInfo*> src, bool matrix) {
+  const GgmlType type = choose(shape.back(), x.args->weights, matrix).type;
+  return {.spec = {.name = std::move(name), .type = type, .shape = std::move(shape)}, .source = source, .src = std::move(src),
+          .matrix = matrix};
 }
 
-// kv_b_proj [H·(dn+dv), c] → attn_k_b [H, c, dn] (W_UKᵀ per head) and attn_v_b [H, dv, c].
-void split_kv_b(const TensorCtx& x, const std::string& blk, const std::vector<float>& v) {
+// GGUF stacks a layer's experts into one [n_expert, rows, cols] tensor; a gap (a missing expert)
+// cannot be stacked.
+Status plan_experts(const TensorCtx& x, const std::string& g, const std::vector<const format::TensorInfo*>& list,
+                    std::vector<Planned>& out) {
+  for (size_t e = 0; e < list.size(); ++e)
+    if (!list[e]) return make_error(ErrorCode::kNotFound, "'" + g + "': expert " + std::to_string(e) + " is missing");
+  const auto& shape = list.back()->shape;
+  out.push_back(planned(x, g, {std::ssize(list), shape[0], shape[1]}, Source::kExperts, list, true));
+  return {};
+}
+
+// The output tensors in file order, without reading any weights. The order is what converting
+// tensor by tensor in checkpoint order gives: a layer's stacked projection comes when its last
+// expert is reached, incomplete sets at the end.
+Status plan_tensors(const TensorCtx& x, const format::Checkpoint& ck, std::vector<Planned>& out) {
   const auto& c = *x.c;
-  const int64_t H = c.num_attention_heads, dn = c.qk_nope_head_dim, dv = c.v_head_dim, C = c.kv_lora_rank;
-  std::vector<float> kb(static_cast<size_t>(H * C * dn)), vb(static_cast<size_t>(H * dv * C));
-  for (int64_t h = 0; h < H; ++h) {
-    const float* head = v.data() + h * (dn + dv) * C;
-    for (int64_t i = 0; i < dn; ++i)
-      for (int64_t j = 0; j < C; ++j) kb[(h * C + j) * dn + i] = head[i * C + j];
-    std::copy_n(head + dn * C, dv * C, vb.begin() + h * dv * C);
-  }
-  add(x, blk + "attn_k_b.weight", {H, C, dn}, kb, true);
-  add(x, blk + "attn_v_b.weight", {H, dv, C}, vb, true);
-}
-
-// GGUF stacks a layer's experts into one [n_expert, rows, cols] tensor.
-void flush_experts(const TensorCtx& x, const std::string& g, const std::vector<std::vector<float>>& list,
-                   const std::vector<int64_t>& shape) {
-  std::vector<float> all;
-  for (const auto& e : list) all.insert(all.end(), e.begin(), e.end());
-  add(x, g, {static_cast<int64_t>(list.size()), shape[0], shape[1]}, all, true);
-}
-
-Status add_tensors(const TensorCtx& x, const format::Checkpoint& ck) {
-  const auto& c = *x.c;
-  std::map<std::string, std::vector<std::vector<float>>> experts;  // GGUF name → per-expert values
-  std::map<std::string, std::vector<int64_t>> expert_shape;
+  std::map<std::string, std::vector<const format::TensorInfo*>> experts;  // GGUF name → per expert
   for (const auto& [name, t] : ck.tensors()) {
     const std::string layers = "model.layers.";
     if (name.rfind(layers, 0) == 0 && std::stoll(name.substr(layers.size())) >= c.num_hidden_layers) continue;  // MTP: skipped, as llama.cpp does
     const std::string g = format::gguf_tensor_for(name);
     if (g.empty()) return make_error(ErrorCode::kNotFound, "no GGUF name for '" + name + "'");
-    std::vector<float> v = values(t);
-    const bool matrix = t.shape.size() == 2 && g.find("ffn_gate_inp") == std::string::npos;
-    if (c.model_type == format::ModelType::kLlama && (g.ends_with("attn_q.weight") || g.ends_with("attn_k.weight")))
-      v = permute_rows(v, t.shape[0], g.ends_with("attn_q.weight") ? c.num_attention_heads : c.num_key_value_heads);
     if (g.ends_with("_exps.weight")) {
       const size_t e = std::stoul(name.substr(name.find("experts.") + 8));
       auto& list = experts[g];
       if (list.size() <= e) list.resize(e + 1);
-      list[e] = std::move(v);
-      expert_shape[g] = t.shape;
-      // A layer's projection is written once its experts are all in, so at most one stacked tensor
-      // is held as floats (an 8-layer V2-Lite would otherwise hold ~15 GB of them).
-      if (std::ssize(list) == c.n_routed_experts && std::ranges::none_of(list, [](const auto& l) { return l.empty(); })) {
-        flush_experts(x, g, list, t.shape);
+      list[e] = &t;
+      if (std::ssize(list) == c.n_routed_experts && std::ranges::none_of(list, [](const auto* l) { return l == nullptr; })) {
+        RADSEEK_TRY(plan_experts(x, g, list, out));
         experts.erase(g);
       }
       continue;
     }
-    if (x.args.split_kv_b && g.ends_with("attn_kv_b.weight")) {
-      split_kv_b(x, g.substr(0, g.size() - std::string("attn_kv_b.weight").size()), v);
+    const std::string kv_b = "attn_kv_b.weight";
+    if (x.args->split_kv_b && g.ends_with(kv_b)) {  // [H·(dn+dv), C] → attn_k_b [H, C, dn] and attn_v_b [H, dv, C]
+      const std::string blk = g.substr(0, g.size() - kv_b.size());
+      const int64_t H = c.num_attention_heads, C = c.kv_lora_rank;
+      out.push_back(planned(x, blk + "attn_k_b.weight", {H, C, c.qk_nope_head_dim}, Source::kKB, {&t}, true));
+      out.push_back(planned(x, blk + "attn_v_b.weight", {H, c.v_head_dim, C}, Source::kVB, {&t}, true));
       continue;
     }
-    add(x, g, t.shape, v, matrix);
+    const bool matrix = t.shape.size() == 2 && g.find("ffn_gate_inp") == std::string::npos;
+    Planned p = planned(x, g, t.shape, Source::kPlain, {&t}, matrix);
+    if (c.model_type == format::ModelType::kLlama && (g.ends_with("attn_q.weight") || g.ends_with("attn_k.weight")))
+      p.permute_heads = g.ends_with("attn_q.weight") ? c.num_attention_heads : c.num_key_value_heads;
+    out.push_back(std::move(p));
   }
-  for (auto& [g, list] : experts) flush_experts(x, g, list, expert_shape[g]);  // incomplete sets as they are
+  for (auto& [g, list] : experts) RADSEEK_TRY(plan_experts(x, g, list, out));
   return {};
+}
+
+// kv_b_proj [H·(dn+dv), C] → attn_k_b [H, C, dn] (W_UKᵀ per head) or attn_v_b [H, dv, C].
+std::vector<float> split_kv_b(const format::ModelConfig& c, const std::vector<float>& v, bool k) {
+  const int64_t H = c.num_attention_heads, dn = c.qk_nope_head_dim, dv = c.v_head_dim, C = c.kv_lora_rank;
+  std::vector<float> out(static_cast<size_t>(H * C * (k ? dn : dv)));
+  for (int64_t h = 0; h < H; ++h) {
+    const float* head = v.data() + h * (dn + dv) * C;
+    if (!k) {
+      std::copy_n(head + dn * C, dv * C, out.begin() + h * dv * C);
+      continue;
+    }
+    for (int64_t i = 0; i < dn; ++i)
+      for (int64_t j = 0; j < C; ++j) out[(h * C + j) * dn + i] = head[i * C + j];
+  }
+  return out;
+}
+
+// Drops a converted tensor's pages of the mapped checkpoint from this process: they are clean file
+// pages, so without this the whole checkpoint (9 GB for an 8-layer V2-Lite) would count as resident.
+void release(const format::TensorInfo& t) {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(t.data) / page * page;
+  const auto end = reinterpret_cast<uintptr_t>(t.data) + t.nbytes;
+  ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);  // advice only: failure is harmless
+}
+
+using Sink = std::function<Status(std::span<const uint8_t>)>;
+
+// A planned tensor's bytes, handed to `sink` in one piece, or one per expert: encoding is row-wise,
+// so a stacked projection never needs all its experts as floats at once.
+Status produce(const TensorCtx& x, const Planned& p, const Sink& sink) {
+  const int64_t cols = p.spec.shape.back();
+  const GgufWeights w = x.args->weights;
+  if (p.source == Source::kBytes) return sink(p.bytes);
+  for (const format::TensorInfo* t : p.src) {
+    std::vector<float> v = values(*t);
+    if (p.source == Source::kKB || p.source == Source::kVB) v = split_kv_b(*x.c, v, p.source == Source::kKB);
+    if (p.permute_heads > 0) v = permute_rows(v, t->shape[0], p.permute_heads);
+    RADSEEK_TRY(sink(encode(v, cols, w, p.matrix).bytes));
+    release(*t);
+  }
+  return {};
+}
+
+// `edit` needs every tensor's bytes at once: the in-memory form, for the tiny test checkpoints only.
+Status write_edited(const TensorCtx& x, const std::vector<Planned>& plan, format::GgufStreamArgs s) {
+  format::GgufWriteArgs w{.metadata = std::move(s.metadata), .tensors = {}, .alignment = s.alignment, .version = s.version};
+  for (const Planned& p : plan) {
+    auto& t = w.tensors.emplace_back(format::GgufTensorData{.name = p.spec.name, .type = p.spec.type, .shape = p.spec.shape, .bytes = {}});
+    RADSEEK_TRY(produce(x, p, [&t](std::span<const uint8_t> b) {
+      t.bytes.insert(t.bytes.end(), b.begin(), b.end());
+      return Status{};
+    }));
+  }
+  x.args->edit(w);
+  return format::write_gguf(x.args->out_path, w);
 }
 
 }  // namespace
@@ -281,6 +371,7 @@ std::vector<float> gguf_roundtrip(const std::vector<float>& v, int64_t cols, Ggu
     switch (e.type) {
       case GgmlType::kF32: kernels::ref::dequantize_row_f32(src, dst, cols); break;
       case GgmlType::kF16: kernels::ref::dequantize_row_f16(src, dst, cols); break;
+      case GgmlType::kBF16: kernels::ref::dequantize_row_bf16(src, dst, cols); break;
       case GgmlType::kQ8_0: kernels::ref::dequantize_row_q8_0(src, dst, cols); break;
       case GgmlType::kQ4_0: kernels::ref::dequantize_row_q4_0(src, dst, cols); break;
       case GgmlType::kQ4_K: kernels::ref::dequantize_row_q4_k(src, dst, cols); break;
@@ -297,16 +388,25 @@ Status convert_to_gguf(const GgufConvertArgs& args) {
   if (!cfg) return cfg.error();
   auto ck = format::Checkpoint::open(args.hf_dir);
   if (!ck) return ck.error();
-  format::GgufWriteArgs w;
+  format::GgufStreamArgs s;
   const std::string arch = cfg->is_deepseek() ? "deepseek2" : cfg->model_type_name;
-  w.metadata.emplace_back("general.architecture", GgufValue::of_string(arch));
-  if (cfg->is_deepseek()) deepseek_meta(*cfg, args.split_kv_b, w.metadata);
-  else dense_meta(*cfg, arch, w.metadata);
-  RADSEEK_TRY(tokenizer_meta(args.hf_dir, *cfg, w.metadata));
-  if (cfg->rope_scaling.type == "llama3") w.tensors.push_back(rope_freqs(*cfg));
-  RADSEEK_TRY(add_tensors(TensorCtx{.c = &*cfg, .args = args, .out = &w.tensors}, *ck));
-  if (args.edit) args.edit(w);
-  return format::write_gguf(args.out_path, w);
+  s.metadata.emplace_back("general.architecture", GgufValue::of_string(arch));
+  if (cfg->is_deepseek()) deepseek_meta(*cfg, args.split_kv_b, s.metadata);
+  else dense_meta(*cfg, arch, s.metadata);
+  RADSEEK_TRY(tokenizer_meta(args.hf_dir, *cfg, s.metadata));
+  std::vector<Planned> plan;
+  if (cfg->rope_scaling.type == "llama3")
+    plan.push_back({.spec = {.name = "rope_freqs.weight", .type = GgmlType::kF32, .shape = {cfg->head_dim / 2}},
+                    .source = Source::kBytes, .matrix = false, .bytes = rope_freqs(*cfg)});
+  const TensorCtx x{.c = &*cfg, .args = &args};
+  RADSEEK_TRY(plan_tensors(x, *ck, plan));
+  for (const Planned& p : plan) s.tensors.push_back(p.spec);
+  if (args.edit) return write_edited(x, plan, std::move(s));
+  // The table first, then one tensor's data at a time: memory is the largest tensor, not the file.
+  auto w = format::GgufStreamWriter::open(args.out_path, s);
+  if (!w) return w.error();
+  for (const Planned& p : plan) RADSEEK_TRY(produce(x, p, [&](std::span<const uint8_t> b) { return w->append(b); }));
+  return w->finish();
 }
 
 }  // namespace radseek::testing

@@ -15,18 +15,22 @@
 
 namespace radseek::testing {
 
-enum class GgufWeights { kF32, kF16, kQ8_0, kQ4_0, kQ4_K, kQ5_K, kQ6_K };
+enum class GgufWeights { kF32, kF16, kBF16, kQ8_0, kQ4_0, kQ4_K, kQ5_K, kQ6_K };
 
 struct GgufConvertArgs {
   std::string hf_dir;
   std::string out_path;
   GgufWeights weights = GgufWeights::kF32;
   bool split_kv_b = false;  // deepseek2: attn_k_b / attn_v_b (newer converters) instead of attn_kv_b
-  std::function<void(format::GgufWriteArgs&)> edit = {};  // optional: tests break the file before it is written
+  // Optional: tests break the file before it is written. The whole file is then built in memory.
+  std::function<void(format::GgufWriteArgs&)> edit = {};
 };
 
 // Matrices whose columns are not a multiple of the requested block fall back to Q8_0, then F16 (as
-// llama.cpp falls back); 1-D tensors and the MoE router stay F32.
+// llama.cpp falls back); 1-D tensors and the MoE router stay F32 (also for F16 and BF16, as llama.cpp's
+// --outtype does). Without `edit`, the file is streamed: the tensor table is written first, then one
+// tensor (one expert of a stacked projection) is converted at a time, so memory stays about the
+// largest tensor, not the file.
 Status convert_to_gguf(const GgufConvertArgs& args);
 
 // What the converter stores for a tensor, decoded again: `v` as f32 ([rows, cols] row-major for a

@@ -30,6 +30,7 @@ using nlohmann::json;
 // holding its dequantised values, gguf_roundtrip): only the kernels' summation order differs, so a
 // few f32 ulps per product; 2e-4 on logprobs of ~−6 leaves margin for the 24-position attention.
 constexpr double kTolSameValues = 2e-4;
+// GGUF BF16 vs the BF16 folder: the very same values, so kTolSameValues.
 // GGUF F16 vs the BF16 folder: BF16 values are exact in F16 except below F16's normal range (~6e-5),
 // which random weights of std ~0.02 rarely reach.
 constexpr double kTolF16 = 2e-3;
@@ -142,6 +143,7 @@ TEST_P(GgufMatchesFolder, SameWeightsSameLogprobs) {
   ASSERT_FALSE(want.empty());
   EXPECT_LE(max_diff(logprobs(make_gguf(dir, GgufWeights::kF32)), want), kTolSameValues) << "F32";
   EXPECT_LE(max_diff(logprobs(make_gguf(dir, GgufWeights::kF16)), want), kTolF16) << "F16";
+  EXPECT_LE(max_diff(logprobs(make_gguf(dir, GgufWeights::kBF16)), want), kTolSameValues) << "BF16";
   for (GgufWeights w : {GgufWeights::kQ8_0, GgufWeights::kQ4_0}) {
     const std::string deq = make_dequantised_folder(dir, w);
     const std::string gguf = make_gguf(dir, w);
@@ -190,15 +192,43 @@ TEST(GgufDeepseek, SplitKvBMatchesFolder) {
   for (const char* preset : {"tiny-v3", "tiny-v2"}) {
     const std::string dir = make_folder(preset, json::object());
     const auto want = logprobs(dir);
-    // F32 only: the split stores W_UK transposed, so a quantised attn_k_b has other blocks than
+    // F32 and BF16 only: the split stores W_UK transposed, so a quantised attn_k_b has other blocks than
     // the folder's rows (its kernels are covered by the unsplit tests and tests/kernels).
     const double f = max_diff(logprobs(make_gguf(dir, GgufWeights::kF32, true)), want);
     EXPECT_LE(f, kTolSameValues) << preset << " split F32";
+    // BF16 keeps the folder's values exactly, transposed or not.
+    const double b = max_diff(logprobs(make_gguf(dir, GgufWeights::kBF16, true)), want);
+    EXPECT_LE(b, kTolSameValues) << preset << " split BF16";
     // Split and quantised: loads and runs the absorbed path on ggml blocks; same model within Q8_0
     // error of the attention weights is checked loosely (finite, ranks agree on most positions).
     const auto q = logprobs(make_gguf(dir, GgufWeights::kQ8_0, true));
     ASSERT_EQ(q.size(), want.size());
     for (double v : q) EXPECT_TRUE(std::isfinite(v));
+    fs::remove_all(dir);
+  }
+}
+
+// The streamed file (tensor table first, then one tensor or expert at a time) is byte for byte the
+// in-memory image serialize_gguf makes of the same tensors: offsets, padding and the stacking order
+// of experts. tiny-v3 has experts and MTP layers, tiny-llama rope_freqs and permuted q/k rows.
+TEST(GgufConvert, StreamedFileEqualsInMemoryImage) {
+  for (const char* preset : {"tiny-v3", "tiny-llama"}) {
+    const std::string dir = make_folder(preset, json::object());
+    for (GgufWeights w : {GgufWeights::kQ8_0, GgufWeights::kBF16}) {
+      std::vector<uint8_t> image;
+      const GgufConvertArgs in_memory{.hf_dir = dir, .out_path = dir + "/edited.gguf", .weights = w, .split_kv_b = true,
+                                      .edit = [&](format::GgufWriteArgs& a) {
+                                        auto img = format::serialize_gguf(a);
+                                        ASSERT_TRUE(img.ok()) << img.error().message;
+                                        image = std::move(*img);
+                                      }};
+      ASSERT_TRUE(convert_to_gguf(in_memory).ok());
+      const std::string streamed = make_gguf(dir, w, true);
+      auto f = MappedFile::open(streamed);
+      ASSERT_TRUE(f.ok());
+      ASSERT_EQ(f->size(), image.size()) << preset;
+      EXPECT_TRUE(std::equal(image.begin(), image.end(), f->data())) << preset;
+    }
     fs::remove_all(dir);
   }
 }

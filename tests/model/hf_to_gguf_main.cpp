@@ -1,4 +1,4 @@
-// hf_to_gguf DIR OUT.gguf [f32|f16|q8_0|q4_0|q4_k|q5_k|q6_k] [--split-kv-b]: the test converter as a tool,
+// hf_to_gguf DIR OUT.gguf [f32|f16|bf16|q8_0|q4_0|q4_k|q5_k|q6_k] [--split-kv-b]: the test converter as a tool,
 // for benchmarks on GGUF copies of generated checkpoints.
 #include <cstdio>
 #include <cstring>
@@ -9,7 +9,7 @@
 int main(int argc, char** argv) {
   using radseek::testing::GgufWeights;
   if (argc < 3) {
-    std::fprintf(stderr, "usage: hf_to_gguf DIR OUT.gguf [f32|f16|q8_0|q4_0|q4_k|q5_k|q6_k] [--split-kv-b]\n");
+    std::fprintf(stderr, "usage: hf_to_gguf DIR OUT.gguf [f32|f16|bf16|q8_0|q4_0|q4_k|q5_k|q6_k] [--split-kv-b]\n");
     return 2;
   }
   radseek::testing::GgufConvertArgs a{.hf_dir = argv[1], .out_path = argv[2]};
@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     if (s == "--split-kv-b") a.split_kv_b = true;
     else if (s == "f32") a.weights = GgufWeights::kF32;
     else if (s == "f16") a.weights = GgufWeights::kF16;
+    else if (s == "bf16") a.weights = GgufWeights::kBF16;
     else if (s == "q8_0") a.weights = GgufWeights::kQ8_0;
     else if (s == "q4_0") a.weights = GgufWeights::kQ4_0;
     else if (s == "q4_k") a.weights = GgufWeights::kQ4_K;
