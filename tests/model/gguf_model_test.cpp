@@ -278,6 +278,24 @@ TEST(GgufTokenizer, SameIdsAsFolder) {
   fs::remove_all(dir);
 }
 
+// config.json ids outside a generated tokenizer's 263 tokens (as for V2-Lite's 100000 beside the
+// byte-level tokenizer): the converter takes the ids of tokenizer_config.json's bos/eos texts, as
+// llama.cpp does, so the file loads and agrees with the folder.
+TEST(GgufTokenizer, SpecialIdsFromTokenizerConfig) {
+  const std::string dir = make_folder("tiny-v3", {{"bos_token_id", 300}, {"eos_token_id", 301}});
+  auto a = load(dir, 1);
+  auto b = load(make_gguf(dir, GgufWeights::kQ8_0), 1);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_EQ((*b)->tokenizer()->bos_id(), 0);
+  EXPECT_EQ((*a)->tokenizer()->bos_id(), (*b)->tokenizer()->bos_id());
+  // The folder keeps config.json's 301 beside the tokenizer's eos; the file has the tokenizer's only.
+  ASSERT_EQ((*b)->eos_ids().size(), 1u);
+  EXPECT_EQ((*b)->eos_ids()[0], 1);
+  EXPECT_NE(std::ranges::find((*a)->eos_ids(), 1), (*a)->eos_ids().end());
+  fs::remove_all(dir);
+}
+
 // Malformed files: the error names the GGUF key or tensor.
 std::string load_error(const std::string& dir, const std::function<void(format::GgufWriteArgs&)>& edit) {
   const std::string out = dir + "/bad.gguf";
