@@ -70,9 +70,8 @@ void Model::attention(const Context& ctx, const LayerWeights& lw, int64_t layer,
       cache.write_row(layer, pos0 + t - r, row);
       for (int64_t h = 0; h < H; ++h) apply_rope_interleaved(cs, dr, s.q.data() + t * H * dq + h * dq + dn);
     }
-    // The split GGUF form (k_b_proj / v_b_proj) has no kv_b_proj to decompress with: always absorbed.
-    const bool naive = !w.k_b_proj && (ctx.attention == AttentionMode::kNaive ||
-                                       (ctx.attention == AttentionMode::kAuto && T >= kNaiveMinTokens));
+    const bool naive = ctx.attention == AttentionMode::kNaive ||
+                       (ctx.attention == AttentionMode::kAuto && T >= kNaiveMinTokens);
     // A decoded bf16/fp8 layer lives in s.cache_f32 only until the next sequence's: attend at once.
     if (naive) attend_naive(ctx, w, {.row0 = r, .T = T, .pos0 = pos0, .cache_layer = f32_rows(ctx, cache, layer, pos0 + T, s)}, s);
     else s.absorbed.push_back({.row0 = r, .T = T, .pos0 = pos0, .cache = &cache, .layer = layer});

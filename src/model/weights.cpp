@@ -16,6 +16,25 @@ using format::TensorInfo;
 
 using Loader = TensorLoader;
 
+// The split form's decode reads k_b / v_b as stored, but prefill decompresses the cache (one product
+// over all cached latents instead of a 512-wide absorbed dot product per head and position: about
+// half the prefill time on V2-Lite-8L) and needs W_UK in kv_b_proj's orientation. Rebuilt once,
+// exactly, in f32 — the copy a merged GGUF kv_b_proj gets anyway (H·(dn+dv)·c values a layer).
+void join_kv_b(const ModelConfig& c, MlaWeights& a) {
+  const int64_t H = c.num_attention_heads, C = c.kv_lora_rank, dn = c.qk_nope_head_dim, dv = c.v_head_dim;
+  auto f32 = std::make_shared<std::vector<float>>(static_cast<size_t>(H * (dn + dv) * C));
+  std::vector<float> kb(static_cast<size_t>(C * dn));  // [c, dn]: W_UKᵀ of one head
+  for (int64_t h = 0; h < H; ++h) {
+    float* head = f32->data() + h * (dn + dv) * C;  // [dn + dv, c]
+    dequant_rows(*a.k_b_proj, h * C, C, kb.data());
+    for (int64_t i = 0; i < C; ++i)
+      for (int64_t j = 0; j < dn; ++j) head[j * C + i] = kb[i * dn + j];
+    dequant_rows(*a.v_b_proj, h * dv, dv, head + dn * C);
+  }
+  a.kv_b_proj = WeightMatrix{.dtype = DType::kF32, .data = f32->data(), .rows = H * (dn + dv), .cols = C};
+  a.kv_b_storage = std::move(f32);
+}
+
 Expected<MlaWeights> load_mla(Loader& ld, const ModelConfig& c, const std::string& p) {
   MlaWeights a;
   const int64_t d = c.hidden_size, H = c.num_attention_heads, dq = c.qk_head_dim();
@@ -47,6 +66,7 @@ Expected<MlaWeights> load_mla(Loader& ld, const ModelConfig& c, const std::strin
     auto vb = ld.matrix(p + "v_b_proj.weight", H * c.v_head_dim, c.kv_lora_rank);
     if (!vb) return vb.error();
     a.v_b_proj = *vb;
+    join_kv_b(c, a);
   } else {
     auto kvb = ld.matrix(p + "kv_b_proj.weight", H * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
     if (!kvb) return kvb.error();

@@ -72,11 +72,13 @@ std::string make_gguf(const std::string& dir, GgufWeights w, bool split = false,
 }
 
 Expected<std::unique_ptr<engine::Engine>> load(const std::string& model, int threads,
-                                               kernels::ActPrecision p = kernels::ActPrecision::kF32) {
+                                               kernels::ActPrecision p = kernels::ActPrecision::kF32,
+                                               model::AttentionMode attention = model::AttentionMode::kAuto) {
   engine::EngineOptions o;
   o.model_dir = model;
   o.threads = threads;
   o.precision = p;
+  o.attention = attention;
   return engine::Engine::load(o);
 }
 
@@ -102,8 +104,9 @@ std::string make_dequantised_folder(const std::string& dir, GgufWeights w) {
   return out;
 }
 
-std::vector<double> logprobs(const std::string& model, kernels::ActPrecision p = kernels::ActPrecision::kF32) {
-  auto e = load(model, 2, p);
+std::vector<double> logprobs(const std::string& model, kernels::ActPrecision p = kernels::ActPrecision::kF32,
+                             model::AttentionMode attention = model::AttentionMode::kAuto) {
+  auto e = load(model, 2, p, attention);
   EXPECT_TRUE(e.ok()) << e.error().message;
   if (!e.ok()) return {};
   std::mt19937 rng(3);
@@ -194,8 +197,15 @@ TEST(GgufDeepseek, SplitKvBMatchesFolder) {
     const auto want = logprobs(dir);
     // F32 and BF16 only: the split stores W_UK transposed, so a quantised attn_k_b has other blocks than
     // the folder's rows (its kernels are covered by the unsplit tests and tests/kernels).
-    const double f = max_diff(logprobs(make_gguf(dir, GgufWeights::kF32, true)), want);
+    const std::string split_f32 = make_gguf(dir, GgufWeights::kF32, true);
+    const double f = max_diff(logprobs(split_f32), want);
     EXPECT_LE(f, kTolSameValues) << preset << " split F32";
+    // Both MLA forms: decode reads attn_k_b / attn_v_b as stored (absorbed); a prompt decompresses the
+    // cache through the kv_b_proj rebuilt from them at load (W_UK transposed back per head).
+    for (auto mode : {model::AttentionMode::kAbsorbed, model::AttentionMode::kNaive}) {
+      const double m = max_diff(logprobs(split_f32, kernels::ActPrecision::kF32, mode), want);
+      EXPECT_LE(m, kTolSameValues) << preset << " split F32, " << (mode == model::AttentionMode::kNaive ? "naive" : "absorbed");
+    }
     // BF16 keeps the folder's values exactly, transposed or not.
     const double b = max_diff(logprobs(make_gguf(dir, GgufWeights::kBF16, true)), want);
     EXPECT_LE(b, kTolSameValues) << preset << " split BF16";
