@@ -13,7 +13,7 @@
 //  * stacked expert tensors (blk.N.ffn_*_exps [E, rows, cols]) become E views, one per expert.
 // deepseek2 files from newer converters split kv_b_proj into attn_k_b [H, c, dn] (W_UKᵀ per head) and
 // attn_v_b [H, dv, c]; they appear as self_attn.k_b_proj.weight [H·c, dn] and
-// self_attn.v_b_proj.weight [H·dv, c] (radseek-internal names; model/mla.cpp uses them directly).
+// self_attn.v_b_proj.weight [H·dv, c] (radseek-internal names; model/weights.cpp joins them into kv_b_proj).
 #pragma once
 
 #include <string>

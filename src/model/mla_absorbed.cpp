@@ -48,12 +48,7 @@ void Model::absorbed_query(const Context& ctx, const MlaWeights& w, int64_t v, S
   const float* qr = s.q.data() + (p.seq->row0 + t) * H * dq + h * dq;  // [dn+dr]
   float* qa = s.att_q.data() + v * R;
   std::fill(qa, qa + C, 0.0f);
-  if (w.k_b_proj)  // W_UKᵀ stored per head as [c, dn] rows: an ordinary product
-    kernels::select_gemm(kt, *w.k_b_proj)(kernels::GemmArgs{.x = qr, .m = 1, .ldx = dq, .w = &*w.k_b_proj, .y = qa, .ldy = C,
-                                                            .n_begin = h * C, .n_end = (h + 1) * C,
-                                                            .precision = kernels::ActPrecision::kF32, .y_col_offset = h * C});
-  else
-    kt.gemv_t(kernels::GemvTArgs{.x = qr, .w = &w.kv_b_proj, .row0 = h * (dn + dv), .rows = dn, .y = qa});
+  kt.gemv_t(kernels::GemvTArgs{.x = qr, .w = &w.kv_b_proj, .row0 = h * (dn + dv), .rows = dn, .y = qa});
   std::copy(qr + dn, qr + dq, qa + C);
   const float scale = static_cast<float>(rope_.softmax_scale);
   for (int64_t i = 0; i < R; ++i) qa[i] *= scale;
@@ -65,8 +60,8 @@ void Model::value_up(const Context& ctx, const MlaWeights& w, const AttnPassSeq&
   const auto& c = cfg_;
   const int64_t H = c.num_attention_heads, C = c.kv_lora_rank, dn = c.qk_nope_head_dim, dv = c.v_head_dim;
   const int64_t t = p.first_t + (v - p.vec0) / H, h = v % H;
-  const WeightMatrix& uv = w.v_b_proj ? *w.v_b_proj : w.kv_b_proj;  // W_UV rows: per head, or after W_UK
-  const int64_t uv0 = w.v_b_proj ? h * dv : h * (dn + dv) + dn;     // first W_UV row
+  const WeightMatrix& uv = w.kv_b_proj;
+  const int64_t uv0 = h * (dn + dv) + dn;  // first W_UV row of the head (after its W_UK rows)
   float* out = s.attn_o.data() + (p.seq->row0 + t) * H * dv + h * dv;
   // FP32 activations: the absorbed form must agree with the naive one (model tests).
   kernels::select_gemm(*ctx.kernels, uv)(kernels::GemmArgs{.x = o_lat, .m = 1, .ldx = C, .w = &uv, .y = out, .ldy = dv,

@@ -104,11 +104,9 @@ namespace {
 int64_t bytes(const MlpWeights& m) { return bytes(m.gate_proj) + bytes(m.up_proj) + bytes(m.down_proj); }
 
 int64_t bytes(const MlaWeights& a) {
-  int64_t b = bytes(a.kv_a_proj_with_mqa) + bytes(a.o_proj);
+  int64_t b = bytes(a.kv_a_proj_with_mqa) + bytes(a.kv_b_proj) + bytes(a.o_proj);
   if (a.q_a_proj) b += bytes(*a.q_a_proj) + bytes(*a.q_b_proj);
   if (a.q_proj) b += bytes(*a.q_proj);
-  // Split GGUF form: decode reads k_b / v_b; the f32 kv_b_proj beside them is prefill's.
-  b += a.k_b_proj ? bytes(*a.k_b_proj) + bytes(*a.v_b_proj) : bytes(a.kv_b_proj);
   return b;
 }
 

@@ -16,20 +16,22 @@ using format::TensorInfo;
 
 using Loader = TensorLoader;
 
-// The split form's decode reads k_b / v_b as stored, but prefill decompresses the cache (one product
-// over all cached latents instead of a 512-wide absorbed dot product per head and position: about
-// half the prefill time on V2-Lite-8L) and needs W_UK in kv_b_proj's orientation. Rebuilt once,
-// exactly, in f32 — the copy a merged GGUF kv_b_proj gets anyway (H·(dn+dv)·c values a layer).
-void join_kv_b(const ModelConfig& c, MlaWeights& a) {
+// The split form (attn_k_b [H·c, dn] = W_UKᵀ per head, attn_v_b [H·dv, c]) is joined once, exactly,
+// into an f32 kv_b_proj: prefill decompresses the cache through it (without it, a prompt paid a
+// 512-wide absorbed dot product per head and position: half the prefill on V2-Lite-8L), and decode's
+// per-head products read it with the f32 kernels (read as stored, ggml blocks went through the scalar
+// dequantiser per head and token: Q4_K decode at 52% of the limit). The copy a merged GGUF kv_b_proj
+// gets anyway (H·(dn+dv)·c values a layer).
+void join_kv_b(const ModelConfig& c, const WeightMatrix& k_b, const WeightMatrix& v_b, MlaWeights& a) {
   const int64_t H = c.num_attention_heads, C = c.kv_lora_rank, dn = c.qk_nope_head_dim, dv = c.v_head_dim;
   auto f32 = std::make_shared<std::vector<float>>(static_cast<size_t>(H * (dn + dv) * C));
   std::vector<float> kb(static_cast<size_t>(C * dn));  // [c, dn]: W_UKᵀ of one head
   for (int64_t h = 0; h < H; ++h) {
     float* head = f32->data() + h * (dn + dv) * C;  // [dn + dv, c]
-    dequant_rows(*a.k_b_proj, h * C, C, kb.data());
+    dequant_rows(k_b, h * C, C, kb.data());
     for (int64_t i = 0; i < C; ++i)
       for (int64_t j = 0; j < dn; ++j) head[j * C + i] = kb[i * dn + j];
-    dequant_rows(*a.v_b_proj, h * dv, dv, head + dn * C);
+    dequant_rows(v_b, h * dv, dv, head + dn * C);
   }
   a.kv_b_proj = WeightMatrix{.dtype = DType::kF32, .data = f32->data(), .rows = H * (dn + dv), .cols = C};
   a.kv_b_storage = std::move(f32);
@@ -62,11 +64,9 @@ Expected<MlaWeights> load_mla(Loader& ld, const ModelConfig& c, const std::strin
   if (ld.has(p + "k_b_proj.weight")) {  // GGUF split form
     auto kb = ld.matrix(p + "k_b_proj.weight", H * c.kv_lora_rank, c.qk_nope_head_dim);
     if (!kb) return kb.error();
-    a.k_b_proj = *kb;
     auto vb = ld.matrix(p + "v_b_proj.weight", H * c.v_head_dim, c.kv_lora_rank);
     if (!vb) return vb.error();
-    a.v_b_proj = *vb;
-    join_kv_b(c, a);
+    join_kv_b(c, *kb, *vb, a);
   } else {
     auto kvb = ld.matrix(p + "kv_b_proj.weight", H * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
     if (!kvb) return kvb.error();

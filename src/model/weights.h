@@ -29,13 +29,9 @@ struct MlaWeights {
   WeightMatrix kv_a_proj_with_mqa;       // [c + dr, hidden]
   NormWeight kv_a_layernorm;             // [c]
   WeightMatrix kv_b_proj;                // [H·(dn+dv), c], head-major [k_nope | v] per head
-  // kv_b_proj's exact f32 copy when the file stores it in ggml blocks or split (see load_mla); else empty.
+  // kv_b_proj's exact f32 copy when the file stores it in ggml blocks, or split into attn_k_b /
+  // attn_v_b as newer llama.cpp converters write deepseek2 (format/gguf_model.h); see load_mla.
   std::shared_ptr<const std::vector<float>> kv_b_storage;
-  // GGUF deepseek2 files from newer llama.cpp converters split kv_b_proj per head (format/gguf_model.h):
-  // absorbed attention reads these as stored; kv_b_proj is then rebuilt from them in f32 for the
-  // decompressed (prefill) form.
-  std::optional<WeightMatrix> k_b_proj;  // [H·c, dn]: W_UKᵀ of each head
-  std::optional<WeightMatrix> v_b_proj;  // [H·dv, c]: W_UV of each head
   WeightMatrix o_proj;                   // [hidden, H·dv]
 };
 
