@@ -9,6 +9,7 @@
 
 #include "base/mapped_file.h"
 #include "cli/commands.h"
+#include "engine/engine.h"
 #include "tokenizer/tokenizer.h"
 
 namespace radseek::cli {
@@ -68,7 +69,7 @@ int run_tokenize(const TokenizeFlags& f) {
     if (!contents) return fail("tokenize", contents.error(), 1);
     text = std::move(*contents);
   }
-  auto tok = tokenizer::Tokenizer::load(f.model_dir);
+  auto tok = engine::load_model_tokenizer(f.model_dir);
   if (!tok) return fail("tokenize", tok.error(), 1);
   auto ids = tok->encode(text, {.add_bos = f.bos, .match_added_tokens = !f.split_special});
   if (!ids) return fail("tokenize", ids.error(), 1);
@@ -79,7 +80,7 @@ int run_tokenize(const TokenizeFlags& f) {
 int run_detokenize(const DetokenizeFlags& f) {
   auto ids = parse_ids(f.ids);
   if (!ids) return fail("detokenize", ids.error(), 2);
-  auto tok = tokenizer::Tokenizer::load(f.model_dir);
+  auto tok = engine::load_model_tokenizer(f.model_dir);
   if (!tok) return fail("detokenize", tok.error(), 1);
   auto text = tok->decode(*ids, {.skip_special_tokens = f.skip_special});
   if (!text) return fail("detokenize", text.error(), 1);
@@ -96,7 +97,7 @@ int run_detokenize(const DetokenizeFlags& f) {
 void register_tokenize(CLI::App& app) {
   auto f = std::make_shared<TokenizeFlags>();
   auto* cmd = app.add_subcommand("tokenize", "Encode text with the model's tokenizer; prints {\"ids\":[...]}");
-  cmd->add_option("-m,--model", f->model_dir, "Model folder with tokenizer.json (and tokenizer_config.json)")->required();
+  cmd->add_option("-m,--model", f->model_dir, "Model folder with tokenizer.json (and tokenizer_config.json), or a .gguf file")->required();
   f->text_option = cmd->add_option("--text", f->text, "Text to encode");
   cmd->add_option("--file", f->file, "Read the text to encode from this file");
   cmd->add_flag("--bos", f->bos, "Prepend the BOS token (a rendered chat prompt already contains it)");
@@ -108,7 +109,7 @@ void register_tokenize(CLI::App& app) {
 void register_detokenize(CLI::App& app) {
   auto f = std::make_shared<DetokenizeFlags>();
   auto* cmd = app.add_subcommand("detokenize", "Decode token ids with the model's tokenizer and print the text");
-  cmd->add_option("-m,--model", f->model_dir, "Model folder with tokenizer.json")->required();
+  cmd->add_option("-m,--model", f->model_dir, "Model folder with tokenizer.json, or a .gguf file")->required();
   cmd->add_option("--ids", f->ids, "Comma-separated token ids, e.g. 0,17,42")->required();
   cmd->add_flag("--skip-special", f->skip_special, "Leave out tokens marked special (BOS, EOS, pad)");
   cmd->add_flag("--json", f->json_out, "Print {\"text\": ...} instead of the bare text");

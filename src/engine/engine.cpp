@@ -50,6 +50,18 @@ Expected<std::optional<tokenizer::Tokenizer>> load_gguf_tokenizer(const std::str
   return std::optional<tokenizer::Tokenizer>(std::move(*tok));
 }
 
+}  // namespace
+
+Expected<tokenizer::Tokenizer> load_model_tokenizer(const std::string& model_path) {
+  if (!format::is_gguf_file(model_path)) return tokenizer::Tokenizer::load(model_path);
+  auto tok = load_gguf_tokenizer(model_path);
+  if (!tok) return tok.error();
+  if (!*tok) return make_error(ErrorCode::kNotFound, model_path + ": the GGUF file holds no tokenizer (tokenizer.ggml.* keys)");
+  return std::move(**tok);
+}
+
+namespace {
+
 void add_unique(std::vector<int32_t>& ids, int64_t id) {
   if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(static_cast<int32_t>(id));
 }

@@ -143,4 +143,8 @@ class Engine {
 // Natural-log softmax helper: writes lse and returns it.
 double log_sum_exp(const float* x, int64_t n);
 
+// The tokenizer of a model folder (tokenizer.json + tokenizer_config.json) or of a .gguf file (its
+// tokenizer.ggml.* keys), for commands that need no weights (tokenize, detokenize).
+Expected<tokenizer::Tokenizer> load_model_tokenizer(const std::string& model_path);
+
 }  // namespace radseek::engine

@@ -285,6 +285,29 @@ TEST(GgufTokenizer, SameIdsAsFolder) {
   EXPECT_EQ((*a)->tokenizer()->bos_id(), (*b)->tokenizer()->bos_id());
   EXPECT_EQ((*a)->tokenizer()->add_bos_token(), (*b)->tokenizer()->add_bos_token());
   EXPECT_EQ((*a)->tokenizer()->chat_template(), (*b)->tokenizer()->chat_template());
+  // Without the weights (radseek tokenize / detokenize -m FILE.gguf): the same tokenizer.
+  auto t = engine::load_model_tokenizer(gguf);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  auto x = (*a)->tokenizer()->encode("Hello, world!"), y = t->encode("Hello, world!");
+  ASSERT_TRUE(x.ok() && y.ok());
+  EXPECT_EQ(*x, *y);
+  fs::remove_all(dir);
+}
+
+// A GGUF file without tokenizer.ggml.* keys: the weights still load (ids only), but asking for its
+// tokenizer names the file and what is missing.
+TEST(GgufTokenizer, FileWithoutTokenizerSaysSo) {
+  const std::string dir = make_folder("tiny-v3", json::object());
+  fs::remove(dir + "/tokenizer.json");
+  fs::remove(dir + "/tokenizer_config.json");
+  const std::string gguf = make_gguf(dir, GgufWeights::kQ8_0);
+  auto e = load(gguf, 1);
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  EXPECT_EQ((*e)->tokenizer(), nullptr);
+  auto t = engine::load_model_tokenizer(gguf);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.error().message.find(gguf), std::string::npos) << t.error().message;
+  EXPECT_NE(t.error().message.find("tokenizer.ggml"), std::string::npos) << t.error().message;
   fs::remove_all(dir);
 }
 
