@@ -7,6 +7,10 @@
 
 #include "kernels/kernels.h"
 
+namespace radseek::kernels::ref {
+struct GgmlActs;
+}  // namespace radseek::kernels::ref
+
 namespace radseek::kernels {
 
 namespace avx2 {
@@ -53,6 +57,10 @@ void gemm_q_vnni(const GemmArgs& a);
 // Needs AVX512_VNNI too: ggml block weights; kBF16 with Q8_0/Q4_0/Q4_K/Q5_K/Q6_K on the integer path,
 // the rest through gemm_ggml_dequant (gemm_avx512_ggml.cpp).
 void gemm_ggml_vnni(const GemmArgs& a);
+// Needs AVX512_VNNI: kBF16 prefill (m >= kPanelMinRows) with Q8_0 / Q4_K weights on 16-row repacked
+// panels (gemm_avx512_ggml_panel.cpp); false when the product is not one of those.
+inline constexpr int64_t kPanelMinRows = 8;
+bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac);
 // Needs AVX512_VNNI's level flags: KernelTable::quantize_ggml, bit-identical to ref::quantize_ggml.
 void quantize_ggml_vnni(const GgmlQuantizeArgs& a);
 void gemm_ggml_dequant(const GemmArgs& a);

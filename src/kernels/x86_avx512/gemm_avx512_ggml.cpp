@@ -320,6 +320,7 @@ void gemm_int(const GemmArgs& a) {
     xq = buf;
   }
   const ref::GgmlActs ac = ref::ggml_acts_view(const_cast<void*>(xq), a.m, w.cols, w.ggml);
+  if (gemm_ggml_panels(a, ac)) return;  // prefill with Q8_0 / Q4_K: repacked 16-row panels
   const int64_t rb = row_bytes(w), nblocks = w.cols / ggml_quant_info(w.ggml).block_elems;
   const auto* base = static_cast<const uint8_t*>(w.data);
   float out[kMaxMR];

@@ -1,0 +1,194 @@
+// AVX-512 VNNI prefill (m ≥ kPanelMinRows) for GGUF Q8_0 and Q4_K weights on int8 activations
+// (ActPrecision::kBF16), the case where the row kernels of gemm_avx512_ggml.cpp spend most of
+// their work per activation row on scales: there one vpdpbusd covers 64 columns of one weight row
+// and is followed by a convert, a permute and an FMA (~6 uops per 64 multiply-adds).
+//
+// Here 16 weight rows are repacked once into a "panel": per 32-column block, 8 groups of
+// [16 rows × 4 bytes] unsigned codes, so one 64-byte load holds 4 columns of every row and one
+// vpdpbusd with 4 broadcast activation bytes gives 16 rows' partial sums. A block's 8 vpdpbusd end
+// in one i32 vector per activation row — the 16 rows' integer dot products over those 32 columns —
+// scaled once by the 16 rows' block scales: ~12 uops per 512 multiply-adds.
+//   Q8_0: codes w + 128 (XOR 0x80); 128·Σxq of the block is subtracted in i32 before the convert.
+//   Q4_K: codes are the 4-bit q (0..15) of sub-block s; the block scale is d·sc[s] and the min term
+//     dmin·m[s]·Σxq is subtracted per block (as row_k4 does per super-block).
+// Integer sums are exact and every term is the reference's, in another order: results agree with
+// ref::gemm_ggml to float rounding. Legend: k = w.cols, NR = 16 weight rows per panel.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "kernels/kernels.h"
+#include "kernels/ref/ggml_gemm.h"
+#include "kernels/ref/ggml_quants.h"
+#include "kernels/variants.h"
+#include "kernels/x86_avx512/avx512_convert.h"
+
+namespace radseek::kernels::avx512 {
+namespace {
+
+constexpr int kNR = 16;        // weight rows per panel: one zmm of i32 sums
+constexpr int kGroups = 8;     // 4-column groups per 32-column block
+constexpr int kMR = 4;         // activation rows sharing one load of a panel block
+
+// One panel of kNR weight rows, all k columns, in 64-byte aligned storage (aligned vector loads).
+// Rows past n_end are zero codes with zero scales.
+struct Panel {
+  std::unique_ptr<uint8_t[]> raw;
+  int64_t cap_blocks = 0;
+  uint8_t* codes = nullptr;  // [k/32][kGroups][kNR][4]
+  float* scale = nullptr;    // [k/32][kNR]: Q8_0 d, Q4_K d·sc
+  float* min = nullptr;      // [k/32][kNR]: Q4_K dmin·m (unused for Q8_0)
+
+  // Grown only when a longer row comes: no allocation per call once warm.
+  void reserve(int64_t nblocks) {
+    if (nblocks <= cap_blocks) return;
+    const int64_t code_bytes = nblocks * kGroups * 64, vec_bytes = nblocks * kNR * 4;
+    raw = std::make_unique<uint8_t[]>(static_cast<size_t>(code_bytes + 2 * vec_bytes + 64));
+    const auto at = reinterpret_cast<uintptr_t>(raw.get());
+    codes = raw.get() + ((64 - at % 64) % 64);
+    scale = reinterpret_cast<float*>(codes + code_bytes);
+    min = reinterpret_cast<float*>(codes + code_bytes + vec_bytes);
+    cap_blocks = nblocks;
+  }
+};
+
+float f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// Q8_0 rows j0 .. j0+rows-1 (rows ≤ kNR) into the panel; a gather per 4-column group and block.
+void pack_q8_0(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nblocks, Panel& p) {
+  const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
+  const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(static_cast<int>(rb)));
+  const uint8_t* base = w + j0 * rb;
+  for (int64_t b = 0; b < nblocks; ++b) {
+    const uint8_t* blk = base + b * 34;
+    for (int g = 0; g < kGroups; ++g) {
+      const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, blk + 2 + 4 * g, 1);
+      const __m512i u = _mm512_maskz_xor_epi32(live, v, _mm512_set1_epi32(static_cast<int>(0x80808080u)));
+      _mm512_store_si512(p.codes + (b * kGroups + g) * 64, u);
+    }
+    for (int r = 0; r < kNR; ++r) p.scale[b * kNR + r] = r < rows ? f16(blk + r * rb) : 0.0f;
+  }
+}
+
+// Q4_K rows into the panel: per super-block piece c (32 bytes), low nibbles are sub-block 2c and high
+// nibbles sub-block 2c+1, column by column, so one gather of 4 bytes fills a group of each.
+void pack_q4_k(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nsuper, Panel& p) {
+  const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
+  const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(static_cast<int>(rb)));
+  const __m512i nib = _mm512_set1_epi8(0x0f);
+  const uint8_t* base = w + j0 * rb;
+  for (int64_t s = 0; s < nsuper; ++s) {
+    const uint8_t* sb = base + s * 144;
+    for (int c = 0; c < 4; ++c)
+      for (int g = 0; g < kGroups; ++g) {
+        const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, sb + 16 + 32 * c + 4 * g, 1);
+        _mm512_store_si512(p.codes + ((8 * s + 2 * c) * kGroups + g) * 64, _mm512_and_si512(v, nib));
+        _mm512_store_si512(p.codes + ((8 * s + 2 * c + 1) * kGroups + g) * 64,
+                           _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
+      }
+    for (int r = 0; r < kNR; ++r) {
+      uint8_t sc[8] = {}, mn[8] = {};
+      float d = 0.0f, dmin = 0.0f;
+      if (r < rows) {
+        const uint8_t* q = sb + r * rb;
+        d = f16(q), dmin = f16(q + 2);
+        for (int j = 0; j < 8; ++j) ref::unpack_scale_min_k4(j, q + 4, &sc[j], &mn[j]);
+      }
+      for (int j = 0; j < 8; ++j) {
+        p.scale[(8 * s + j) * kNR + r] = d * sc[j];
+        p.min[(8 * s + j) * kNR + r] = dmin * mn[j];
+      }
+    }
+  }
+}
+
+// y[i0 .. i0+MR-1, j0 .. j0+rows-1] from the panel. kQ4K selects the min term, else Q8_0's offset.
+template <bool kQ4K, int MR>
+void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_t i0, float* const* y, __mmask16 live) {
+  const int64_t k = ac.k, per_step = ac.group / 32, G = k / 32;
+  __m512 acc[MR];
+  const int8_t* xq[MR];
+  RADSEEK_UNROLL
+  for (int i = 0; i < MR; ++i) acc[i] = _mm512_setzero_ps(), xq[i] = ac.q + (i0 + i) * k;
+  for (int64_t b = 0; b < nblocks; ++b) {
+    __m512i dot[MR];
+    RADSEEK_UNROLL
+    for (int i = 0; i < MR; ++i) dot[i] = _mm512_setzero_si512();
+    RADSEEK_UNROLL
+    for (int g = 0; g < kGroups; ++g) {
+      const __m512i c = _mm512_load_si512(p.codes + (b * kGroups + g) * 64);
+      RADSEEK_UNROLL
+      for (int i = 0; i < MR; ++i) {
+        int32_t x4;
+        std::memcpy(&x4, xq[i] + b * 32 + 4 * g, 4);
+        dot[i] = _mm512_dpbusd_epi32(dot[i], c, _mm512_set1_epi32(x4));
+      }
+    }
+    const __m512 sc = _mm512_load_ps(p.scale + b * kNR);
+    RADSEEK_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const int64_t row = i0 + i;
+      const float st = ac.step[row * (k / ac.group) + b / per_step];
+      const int32_t bs = ac.bsum32[row * G + b];
+      if constexpr (kQ4K) {
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), _mm512_mul_ps(sc, _mm512_set1_ps(st)), acc[i]);
+        acc[i] = _mm512_fnmadd_ps(_mm512_load_ps(p.min + b * kNR), _mm512_set1_ps(st * static_cast<float>(bs)), acc[i]);
+      } else {
+        const __m512i adj = _mm512_sub_epi32(dot[i], _mm512_set1_epi32(128 * bs));
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(adj), _mm512_mul_ps(sc, _mm512_set1_ps(st)), acc[i]);
+      }
+    }
+  }
+  RADSEEK_UNROLL
+  for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y[i], live, acc[i]);
+}
+
+template <bool kQ4K>
+void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, int64_t j0, int rows) {
+  const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
+  const int64_t nblocks = a.w->cols / 32;
+  float* y[kMR];
+  int64_t i0 = 0;
+  for (; i0 + kMR <= a.m; i0 += kMR) {
+    for (int i = 0; i < kMR; ++i) y[i] = a.y + (i0 + i) * a.ldy + j0 - a.y_col_offset;
+    panel_rows<kQ4K, kMR>(p, ac, nblocks, i0, y, live);
+  }
+  for (; i0 < a.m; ++i0) {
+    y[0] = a.y + i0 * a.ldy + j0 - a.y_col_offset;
+    panel_rows<kQ4K, 1>(p, ac, nblocks, i0, y, live);
+  }
+}
+
+}  // namespace
+
+bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
+  const WeightMatrix& w = *a.w;
+  const bool q4k = w.ggml == GgmlQuant::kQ4_K;
+  if (a.m < kPanelMinRows || (!q4k && w.ggml != GgmlQuant::kQ8_0)) return false;
+  const int64_t k = w.cols, nblocks = k / 32, rb = row_bytes(w);
+  thread_local Panel p;  // the calling thread's
+  p.reserve(nblocks);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  for (int64_t j0 = a.n_begin; j0 < a.n_end; j0 += kNR) {
+    const int rows = static_cast<int>(std::min<int64_t>(kNR, a.n_end - j0));
+    if (q4k) {
+      pack_q4_k(base, rb, j0, rows, k / 256, p);
+      panel_all_rows<true>(a, ac, p, j0, rows);
+    } else {
+      pack_q8_0(base, rb, j0, rows, nblocks, p);
+      panel_all_rows<false>(a, ac, p, j0, rows);
+    }
+  }
+  return true;
+}
+
+}  // namespace radseek::kernels::avx512
