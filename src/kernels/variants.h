@@ -61,6 +61,9 @@ void gemm_ggml_vnni(const GemmArgs& a);
 // panels (gemm_avx512_ggml_panel.cpp); false when the product is not one of those.
 inline constexpr int64_t kPanelMinRows = 8;
 bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac);
+// The same for radseek's Q8 / Q4 (kBF16, m >= kPanelMinRows, cols a multiple of 32), quantising the
+// activations itself; false otherwise.
+bool gemm_q_panels(const GemmArgs& a);
 // Needs AVX512_VNNI's level flags: KernelTable::quantize_ggml, bit-identical to ref::quantize_ggml.
 void quantize_ggml_vnni(const GgmlQuantizeArgs& a);
 void gemm_ggml_dequant(const GemmArgs& a);

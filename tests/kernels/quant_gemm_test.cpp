@@ -87,7 +87,9 @@ class QuantGemmTest : public IsaTest {};
 TEST_P(QuantGemmTest, MatchesReference) {
   struct Shape { int64_t m, n, k; };
   const Shape shapes[] = {{1, 37, 1000}, {1, 64, 4096 + 77}, {1, 9, 31}, {1, 5, 33}, {2, 20, 512}, {3, 30, 8200},
-                          {4, 17, 130}, {5, 23, 1024}, {9, 11, 257}, {17, 13, 96}};
+                          {4, 17, 130}, {5, 23, 1024}, {9, 11, 257}, {17, 13, 96},
+                          // prefill panels (m >= 8, k a multiple of 32): partial panels and tiles
+                          {8, 40, 512}, {13, 33, 2048}, {37, 20, 1408}};
   uint32_t seed = 1;
   for (DType d : {DType::kI8, DType::kU8})
     for (ActPrecision p : {ActPrecision::kF32, ActPrecision::kBF16})

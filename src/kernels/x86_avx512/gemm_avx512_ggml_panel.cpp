@@ -1,18 +1,20 @@
-// AVX-512 VNNI prefill (m ≥ kPanelMinRows) for GGUF Q8_0 and Q4_K weights on int8 activations
-// (ActPrecision::kBF16), the case where the row kernels of gemm_avx512_ggml.cpp spend most of
-// their work per activation row on scales: there one vpdpbusd covers 64 columns of one weight row
-// and is followed by a convert, a permute and an FMA (~6 uops per 64 multiply-adds).
+// AVX-512 VNNI prefill (m ≥ kPanelMinRows) for GGUF Q8_0 / Q4_K and radseek's Q8 / Q4 weights on int8
+// activations (ActPrecision::kBF16), the case where the row kernels (gemm_avx512_ggml.cpp,
+// gemm_avx512_q.cpp) spend most of their work per activation row on scales: there one vpdpbusd
+// covers 64 columns of one weight row and is followed by a convert, a permute and an FMA (~6 uops
+// per 64 multiply-adds).
 //
 // Here 16 weight rows are repacked once into a "panel": per 32-column block, 8 groups of
 // [16 rows × 4 bytes] unsigned codes, so one 64-byte load holds 4 columns of every row and one
 // vpdpbusd with 4 broadcast activation bytes gives 16 rows' partial sums. A block's 8 vpdpbusd end
 // in one i32 vector per activation row — the 16 rows' integer dot products over those 32 columns —
 // scaled once by the 16 rows' block scales: ~12 uops per 512 multiply-adds.
-//   Q8_0: codes w + 128 (XOR 0x80); 128·Σxq of the block is subtracted in i32 before the convert.
+//   Q8_0 and Q8: codes w + 128 (XOR 0x80); 128·Σxq of the block is subtracted in i32 before the
+//     convert. Q4: codes are the nibbles (w + 8), 8·Σxq subtracted.
 //   Q4_K: codes are the 4-bit q (0..15) of sub-block s; the block scale is d·sc[s] and the min term
 //     dmin·m[s]·Σxq is subtracted per block (as row_k4 does per super-block).
 // Integer sums are exact and every term is the reference's, in another order: results agree with
-// ref::gemm_ggml to float rounding. Legend: k = w.cols, NR = 16 weight rows per panel.
+// the references (ref::gemm_ggml, ref gemm_q) to float rounding. Legend: k = w.cols, NR = 16 weight rows per panel.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -111,8 +113,37 @@ void pack_q4_k(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nsupe
   }
 }
 
-// y[i0 .. i0+MR-1, j0 .. j0+rows-1] from the panel. kQ4K selects the min term, else Q8_0's offset.
-template <bool kQ4K, int MR>
+// radseek's Q8 (kI8: int8 codes, a scale per 32 columns) or Q4 (kU8: 16 bytes a group, byte b holding
+// column b in its low nibble and 16+b in its high one, value nibble − 8) rows into the panel; codes
+// become unsigned (Q8 + 128, Q4 the nibble itself).
+void pack_group_quant(const WeightMatrix& w, int64_t j0, int rows, Panel& p) {
+  const bool q4 = w.dtype == DType::kU8;
+  const int64_t rb = row_bytes(w), G = w.cols / 32;
+  const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
+  const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(static_cast<int>(rb)));
+  const __m512i nib = _mm512_set1_epi8(0x0f), flip = _mm512_set1_epi32(static_cast<int>(0x80808080u));
+  const uint8_t* base = static_cast<const uint8_t*>(w.data) + j0 * rb;
+  for (int64_t b = 0; b < G; ++b) {
+    if (q4) {
+      for (int g = 0; g < 4; ++g) {
+        const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, base + b * 16 + 4 * g, 1);
+        _mm512_store_si512(p.codes + (b * kGroups + g) * 64, _mm512_and_si512(v, nib));
+        _mm512_store_si512(p.codes + (b * kGroups + 4 + g) * 64, _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
+      }
+    } else {
+      for (int g = 0; g < kGroups; ++g) {
+        const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, base + b * 32 + 4 * g, 1);
+        _mm512_store_si512(p.codes + (b * kGroups + g) * 64, _mm512_maskz_xor_epi32(live, v, flip));
+      }
+    }
+    for (int r = 0; r < kNR; ++r) p.scale[b * kNR + r] = r < rows ? w.group_scale[(j0 + r) * G + b] : 0.0f;
+  }
+}
+
+// y[i0 .. i0+MR-1, j0 .. j0+rows-1] from the panel. kOffset: the code offset whose kOffset·Σxq
+// comes off each block's sums (Q8_0 / Q8 128, Q4 8); 0: Q4_K, whose min term comes off instead.
+template <int kOffset, int MR>
 void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_t i0, float* const* y, __mmask16 live) {
   const int64_t k = ac.k, per_step = ac.group / 32, G = k / 32;
   __m512 acc[MR];
@@ -139,11 +170,11 @@ void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_
       const int64_t row = i0 + i;
       const float st = ac.step[row * (k / ac.group) + b / per_step];
       const int32_t bs = ac.bsum32[row * G + b];
-      if constexpr (kQ4K) {
+      if constexpr (kOffset == 0) {
         acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), _mm512_mul_ps(sc, _mm512_set1_ps(st)), acc[i]);
         acc[i] = _mm512_fnmadd_ps(_mm512_load_ps(p.min + b * kNR), _mm512_set1_ps(st * static_cast<float>(bs)), acc[i]);
       } else {
-        const __m512i adj = _mm512_sub_epi32(dot[i], _mm512_set1_epi32(128 * bs));
+        const __m512i adj = _mm512_sub_epi32(dot[i], _mm512_set1_epi32(kOffset * bs));
         acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(adj), _mm512_mul_ps(sc, _mm512_set1_ps(st)), acc[i]);
       }
     }
@@ -152,7 +183,7 @@ void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_
   for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y[i], live, acc[i]);
 }
 
-template <bool kQ4K>
+template <int kOffset>
 void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, int64_t j0, int rows) {
   const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
   const int64_t nblocks = a.w->cols / 32;
@@ -160,11 +191,11 @@ void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, 
   int64_t i0 = 0;
   for (; i0 + kMR <= a.m; i0 += kMR) {
     for (int i = 0; i < kMR; ++i) y[i] = a.y + (i0 + i) * a.ldy + j0 - a.y_col_offset;
-    panel_rows<kQ4K, kMR>(p, ac, nblocks, i0, y, live);
+    panel_rows<kOffset, kMR>(p, ac, nblocks, i0, y, live);
   }
   for (; i0 < a.m; ++i0) {
     y[0] = a.y + i0 * a.ldy + j0 - a.y_col_offset;
-    panel_rows<kQ4K, 1>(p, ac, nblocks, i0, y, live);
+    panel_rows<kOffset, 1>(p, ac, nblocks, i0, y, live);
   }
 }
 
@@ -182,11 +213,29 @@ bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
     const int rows = static_cast<int>(std::min<int64_t>(kNR, a.n_end - j0));
     if (q4k) {
       pack_q4_k(base, rb, j0, rows, k / 256, p);
-      panel_all_rows<true>(a, ac, p, j0, rows);
+      panel_all_rows<0>(a, ac, p, j0, rows);
     } else {
       pack_q8_0(base, rb, j0, rows, nblocks, p);
-      panel_all_rows<false>(a, ac, p, j0, rows);
+      panel_all_rows<128>(a, ac, p, j0, rows);
     }
+  }
+  return true;
+}
+
+bool gemm_q_panels(const GemmArgs& a) {
+  const WeightMatrix& w = *a.w;
+  if (a.m < kPanelMinRows || a.precision != ActPrecision::kBF16 || w.cols % 32 != 0) return false;
+  // Per-32 activation codes by group_quant.h's rule, as the row kernels quantise them (bit-identical).
+  void* buf = ref::thread_acts_buffer(ggml_acts_bytes(a.m, w.cols));
+  quantize_ggml_vnni(GgmlQuantizeArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .k = w.cols, .type = GgmlQuant::kQ8_0, .out = buf});
+  const ref::GgmlActs ac = ref::ggml_acts_view(buf, a.m, w.cols, GgmlQuant::kQ8_0);
+  thread_local Panel p;  // the calling thread's
+  p.reserve(w.cols / 32);
+  for (int64_t j0 = a.n_begin; j0 < a.n_end; j0 += kNR) {
+    const int rows = static_cast<int>(std::min<int64_t>(kNR, a.n_end - j0));
+    pack_group_quant(w, j0, rows, p);
+    if (w.dtype == DType::kU8) panel_all_rows<8>(a, ac, p, j0, rows);
+    else panel_all_rows<128>(a, ac, p, j0, rows);
   }
   return true;
 }

@@ -257,6 +257,7 @@ void gemm_f32(const GemmArgs& a) {
 
 void gemm_q_vnni(const GemmArgs& a) {
   const bool q4 = a.w->dtype == DType::kU8;
+  if (gemm_q_panels(a)) return;  // prefill: repacked 16-row panels (gemm_avx512_ggml_panel.cpp)
   if (a.precision == ActPrecision::kBF16) {
     if (q4) gemm_int<true>(a);
     else gemm_int<false>(a);
