@@ -118,8 +118,10 @@ struct GemmArgs {
   // Output of weight row j goes to y[i, j - y_col_offset], so a row range [n_begin, n_end) of a big
   // matrix can land in a small y (MLA's W_UV slice of kv_b_proj); y_col_offset <= n_begin.
   int64_t y_col_offset = 0;
-  // kBF16 with ggml block weights only: x already quantised by the same table's quantize_ggml (same
-  // x, m, w), so the tasks of one product share one quantisation; null: the kernel quantises itself.
+  // kBF16 only: x already quantised by the same table's quantize_ggml (same x, m, k = w.cols), so the
+  // tasks of one product share one quantisation; null: the kernel quantises itself. ggml block
+  // weights: quantised for w.ggml. radseek's Q8 / Q4 (m > 1, w.cols a multiple of 32): quantised as
+  // for Q8_0 (per 32 columns), used by the kernels that take that layout (AVX-512 prefill panels).
   const void* xq = nullptr;
 };
 

@@ -14,16 +14,19 @@ constexpr int64_t kMinParallelElems = 1 << 15;
 // Rows per task are a multiple of this so SIMD kernels see whole row groups.
 constexpr int64_t kRowQuantum = 16;
 
-// kBF16 products with ggml block weights split over several tasks: the int8 activations are made
-// once here and shared, instead of once per task. The buffer is the calling thread's and only grows,
-// so decode allocates nothing per token once warm.
+// kBF16 products split over several tasks, with ggml block weights or (prefill) radseek's Q8 / Q4: the
+// int8 activations are made once here and shared, instead of once per task (GemmArgs::xq). The
+// buffer is the calling thread's and only grows, so decode allocates nothing per token once warm.
 const void* quantize_once(const Context& ctx, const LinearArgs& a, kernels::ActPrecision p, int64_t tasks) {
-  if (tasks < 2 || !kernels::is_ggml(*a.w) || p != kernels::ActPrecision::kBF16) return nullptr;
+  const bool ggml = kernels::is_ggml(*a.w);
+  const bool group = kernels::is_group_quant(a.w->dtype) && a.m > 1 && a.w->cols % 32 == 0;
+  if (tasks < 2 || !(ggml || group) || p != kernels::ActPrecision::kBF16) return nullptr;
   thread_local std::vector<uint8_t> buf;
   const int64_t bytes = kernels::ggml_acts_bytes(a.m, a.w->cols);
   if (static_cast<int64_t>(buf.size()) < bytes) buf.resize(static_cast<size_t>(bytes));
   ctx.kernels->quantize_ggml(kernels::GgmlQuantizeArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .k = a.w->cols,
-                                                       .type = a.w->ggml, .out = buf.data()});
+                                                       .type = ggml ? a.w->ggml : kernels::GgmlQuant::kQ8_0,
+                                                       .out = buf.data()});
   return buf.data();
 }
 }  // namespace

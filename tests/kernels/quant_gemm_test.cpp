@@ -96,6 +96,30 @@ TEST_P(QuantGemmTest, MatchesReference) {
       for (const Shape& s : shapes) check(table_, d, p, s.m, s.n, s.k, ++seed);
 }
 
+// linear() hands prefill products of radseek's Q8 / Q4 the activations quantised once, as for Q8_0
+// (GemmArgs::xq): the products must be exactly those the kernel computes when it quantises itself.
+TEST_P(QuantGemmTest, SharedQuantisedActivationsGiveTheSameProducts) {
+  std::mt19937 rng(41);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int64_t m = 11, n = 21, k = 512, ldx = k + 3;
+  for (DType d : {DType::kI8, DType::kU8}) {
+    SCOPED_TRACE(d == DType::kI8 ? "Q8" : "Q4");
+    const QMat w = make_qmat(d, n, k, rng);
+    std::vector<float> x(static_cast<size_t>(m * ldx));
+    for (float& f : x) f = normal(rng);
+    std::vector<uint8_t> xq(static_cast<size_t>(ggml_acts_bytes(m, k)));
+    table_.quantize_ggml(GgmlQuantizeArgs{.x = x.data(), .m = m, .ldx = ldx, .k = k, .type = GgmlQuant::kQ8_0, .out = xq.data()});
+    std::vector<float> own(static_cast<size_t>(m * n)), shared(own);
+    GemmArgs a{.x = x.data(), .m = m, .ldx = ldx, .w = &w.w, .y = own.data(), .ldy = n, .n_begin = 0, .n_end = n,
+               .precision = ActPrecision::kBF16};
+    table_.gemm_q(a);
+    a.y = shared.data();
+    a.xq = xq.data();
+    table_.gemm_q(a);
+    EXPECT_EQ(own, shared);
+  }
+}
+
 // The integer path must equal an exact computation: Σ_g dw·step·Σ xq·q in double, with xq from the
 // reference rule. Guards the reference itself (a wrong rule in both would otherwise pass).
 TEST(QuantGemmReference, IntPathIsExactIntegerSum) {

@@ -225,9 +225,13 @@ bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
 bool gemm_q_panels(const GemmArgs& a) {
   const WeightMatrix& w = *a.w;
   if (a.m < kPanelMinRows || a.precision != ActPrecision::kBF16 || w.cols % 32 != 0) return false;
-  // Per-32 activation codes by group_quant.h's rule, as the row kernels quantise them (bit-identical).
-  void* buf = ref::thread_acts_buffer(ggml_acts_bytes(a.m, w.cols));
-  quantize_ggml_vnni(GgmlQuantizeArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .k = w.cols, .type = GgmlQuant::kQ8_0, .out = buf});
+  // Per-32 activation codes by group_quant.h's rule, as the row kernels quantise them (bit-identical):
+  // linear()'s shared buffer (GemmArgs::xq), else made here.
+  void* buf = const_cast<void*>(a.xq);
+  if (buf == nullptr) {
+    buf = ref::thread_acts_buffer(ggml_acts_bytes(a.m, w.cols));
+    quantize_ggml_vnni(GgmlQuantizeArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .k = w.cols, .type = GgmlQuant::kQ8_0, .out = buf});
+  }
   const ref::GgmlActs ac = ref::ggml_acts_view(buf, a.m, w.cols, GgmlQuant::kQ8_0);
   thread_local Panel p;  // the calling thread's
   p.reserve(w.cols / 32);
