@@ -120,10 +120,15 @@ struct GemmArgs {
   int64_t y_col_offset = 0;
   // kBF16 only: x already quantised by the same table's quantize_ggml (same x, m, k = w.cols), so the
   // tasks of one product share one quantisation; null: the kernel quantises itself. ggml block
-  // weights: quantised for w.ggml. radseek's Q8 / Q4 (m > 1, w.cols a multiple of 32): quantised as
-  // for Q8_0 (per 32 columns), used by the kernels that take that layout (AVX-512 prefill panels).
+  // weights: quantised for w.ggml. radseek's Q8 / Q4 (m >= kPanelMinRows, w.cols a multiple of 32): quantised
+  // as for Q8_0 (per 32 columns), used by the kernels that take that layout (AVX-512 prefill panels).
   const void* xq = nullptr;
 };
+
+// From this many activation rows, the AVX-512 VNNI level multiplies kBF16 products with Q8_0 / Q4_K
+// (GGUF) and radseek's Q8 / Q4 weights on repacked 16-row panels; with Q8 / Q4 those take the shared
+// quantised activations of GemmArgs::xq, which callers therefore make only from this many rows.
+inline constexpr int64_t kPanelMinRows = 8;
 
 // KernelTable::quantize_ggml: the int8 activations of a kBF16 product with ggml weights of type
 // `type` (m rows of k = w.cols columns) into `out`, ggml_acts_bytes(m, k) bytes (layout:

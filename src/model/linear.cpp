@@ -19,7 +19,9 @@ constexpr int64_t kRowQuantum = 16;
 // buffer is the calling thread's and only grows, so decode allocates nothing per token once warm.
 const void* quantize_once(const Context& ctx, const LinearArgs& a, kernels::ActPrecision p, int64_t tasks) {
   const bool ggml = kernels::is_ggml(*a.w);
-  const bool group = kernels::is_group_quant(a.w->dtype) && a.m > 1 && a.w->cols % 32 == 0;
+  // radseek's Q8 / Q4: only the prefill panels read shared activations (decode and MTP verify steps
+  // would quantise for nothing).
+  const bool group = kernels::is_group_quant(a.w->dtype) && a.m >= kernels::kPanelMinRows && a.w->cols % 32 == 0;
   if (tasks < 2 || !(ggml || group) || p != kernels::ActPrecision::kBF16) return nullptr;
   thread_local std::vector<uint8_t> buf;
   const int64_t bytes = kernels::ggml_acts_bytes(a.m, a.w->cols);
