@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <numbers>
 #include <optional>
@@ -347,9 +348,10 @@ Status map_tensors(const MapArgs& a) {
 }  // namespace
 
 bool is_gguf_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  char magic[4] = {};
-  return f.read(magic, 4) && std::memcmp(magic, "GGUF", 4) == 0;
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::exists(st)) return !std::filesystem::is_directory(st);
+  return path.ends_with(".gguf");
 }
 
 Expected<json> gguf_config_json(const GgufFile& f) {

@@ -27,7 +27,9 @@
 
 namespace radseek::format {
 
-// True when `path` is a regular file that starts with the GGUF magic.
+// True when a model path names a GGUF file rather than a model folder: an existing path that is not a
+// directory, or a missing one ending in ".gguf" — so a truncated, foreign or mistyped file gets the
+// GGUF reader's error (bad magic, cannot open) instead of a folder's ("FILE/config.json: Not a directory").
 bool is_gguf_file(const std::string& path);
 
 // The config.json equivalent of a GGUF file's metadata; errors name the file and the GGUF key.

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -335,6 +336,26 @@ std::string load_error(const std::string& dir, const std::function<void(format::
   EXPECT_TRUE(convert_to_gguf({.hf_dir = dir, .out_path = out, .weights = GgufWeights::kQ8_0, .edit = edit}).ok());
   auto e = load(out, 1);
   return e.ok() ? std::string("(loaded)") : e.error().message;
+}
+
+// A model path that is a file but not a GGUF one, or a missing .gguf: the GGUF reader's error, not a
+// folder's ("FILE/config.json: Not a directory").
+TEST(GgufErrors, ForeignOrMissingFileSaysWhat) {
+  const std::string dir = temp_dir("foreign");
+  const std::string junk = dir + "/junk.gguf", missing = dir + "/missing.gguf";
+  { std::ofstream(junk) << "junk, not a model"; }
+  for (const std::string& path : {junk, missing}) {
+    auto e = load(path, 1);
+    ASSERT_FALSE(e.ok()) << path;
+    EXPECT_NE(e.error().message.find(path + ":"), std::string::npos) << e.error().message;
+    EXPECT_EQ(e.error().message.find("config.json"), std::string::npos) << e.error().message;
+    auto t = engine::load_model_tokenizer(path);
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.error().message.find("config.json"), std::string::npos) << t.error().message;
+  }
+  auto e = load(junk, 1);
+  EXPECT_NE(e.error().message.find("GGUF"), std::string::npos) << e.error().message;
+  fs::remove_all(dir);
 }
 
 TEST(GgufErrors, NameTheKeyOrTensor) {
