@@ -67,6 +67,9 @@ void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const 
   if (s.att_seqs.capacity() < static_cast<size_t>(pass_vectors)) s.att_seqs.reserve(static_cast<size_t>(pass_vectors));
   grow(s.head_lat, threads * C);
   grow(s.scores, threads * L);
+  grow(s.att_kh, threads * L * c.qk_head_dim());
+  grow(s.att_vt, threads * L * c.v_head_dim);
+  grow(s.att_p, threads * L * kAttnQueryBlock);
   grow(s.ffn_gate, T * inter);
   grow(s.ffn_up, T * inter);
   grow(s.router, T * std::max<int64_t>(c.n_routed_experts, 1));

@@ -33,6 +33,8 @@ struct SeqRows {
 // heads); each sequence's cache is split into at most kAttnMaxChunks chunks of at least
 // kAttnMinChunk rows, which bounds the partial results a pass keeps and gives the threads work.
 inline constexpr int64_t kAttnPassVectors = 64;
+// The decompressed form works on blocks of this many queries of one head (Scratch::att_p rows).
+inline constexpr int64_t kAttnQueryBlock = 32;
 inline constexpr int64_t kAttnMaxChunks = 32;
 inline constexpr int64_t kAttnMinChunk = 64;
 // A pass whose every cache layer holds at most this many bytes skips the chunks: one task per query
@@ -73,6 +75,9 @@ struct Scratch {
   std::vector<AttnPassSeq> att_seqs;    // absorbed: the current pass
   std::vector<float> head_lat;          // per thread: [c] latent attention output
   std::vector<float> scores;            // per thread: [L]
+  std::vector<float> att_kh;            // naive, per thread: [L, dn+dr] one head's keys
+  std::vector<float> att_vt;            // naive, per thread: [dv, L] one head's values, transposed
+  std::vector<float> att_p;             // naive, per thread: [kAttnQueryBlock, L] scores → weights
   std::vector<float> ffn_gate, ffn_up;  // [T, max(inter, shared inter)]
   std::vector<float> router;            // [T, E]
   std::vector<float> sel_scores;        // [E] bias-corrected selection scores of one token

@@ -109,6 +109,25 @@ TEST_P(TinyModelTest, IncrementalDecodeEqualsFullRecompute) {
   }
 }
 
+// The decompressed form runs blocks of model::kAttnQueryBlock queries per head: a prompt of 45 tokens
+// after 20 cached ones takes two blocks (the second partial) whose causal lengths start past the
+// cache; its last row must equal the absorbed form's full recomputation (the absorbed form as the
+// reference, so a fault the naive form would repeat in both runs still shows).
+TEST_P(TinyModelTest, NaiveBlocksAfterACachedPrefixEqualFullRecompute) {
+  auto e = load(dir(), model::AttentionMode::kNaive), ref = load(dir(), model::AttentionMode::kAbsorbed);
+  ASSERT_TRUE(e && ref);
+  constexpr int64_t kPrefix = 20, kLen = 65, V = 512;
+  static_assert(kLen - kPrefix > model::kAttnQueryBlock);
+  const auto ids = some_ids(kLen, V);
+  const auto full = all_logits(*ref, ids);
+  engine::Session s(e->model(), kLen);
+  ASSERT_TRUE(e->feed(s, std::span(ids).first(kPrefix)).ok());
+  ASSERT_TRUE(e->feed(s, std::span(ids).subspan(kPrefix)).ok());
+  std::vector<float> last(s.last_logits(), s.last_logits() + V);
+  std::vector<float> want(full.end() - V, full.end());
+  EXPECT_LE(max_abs_diff(last, want), kFormAgreementTol);
+}
+
 // Absorbed attention reads bf16/fp8 cache rows in place: a small cache layer whole per query vector,
 // a larger one (past model::kFusedMaxBytes) in chunks merged afterwards; the decompressed form
 // decodes the same stored rows to f32. From the same cache contents, both forms give the same logits
