@@ -18,6 +18,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -56,6 +57,30 @@ struct Panel {
     cap_blocks = nblocks;
   }
 };
+
+// The next panel's bytes (its weight rows and, for radseek's formats, their scale rows), requested a
+// few lines per block while the current panel is multiplied. Why: packing gathers 4 bytes from each
+// of 16 rows a row-length apart, which no hardware prefetcher follows, so without this the gathers
+// waited on memory for most of a prefill (perf: ~40% of Q8 pp512 samples on vpgatherdd).
+struct Prefetch {
+  const uint8_t* at = nullptr;  // the next panel's weight rows
+  const uint8_t* end = nullptr;
+  int64_t lines = 0;            // per block of the current panel's first pass
+
+  // Spreads [begin, begin + bytes) over `nblocks` calls of step().
+  Prefetch(const void* begin, int64_t bytes, int64_t nblocks)
+      : at(static_cast<const uint8_t*>(begin)), end(at + bytes), lines((bytes + 64 * nblocks - 1) / (64 * nblocks)) {}
+  void step() {
+    if (at >= end) return;
+    for (int64_t l = 0; l < lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(at + 64 * l), _MM_HINT_T1);
+    at += 64 * lines;  // may pass `end` by part of a step: prefetches never fault
+  }
+};
+
+// Requests [begin, begin + bytes) into L2 now (small ranges: a panel's scale rows).
+void prefetch_now(const void* begin, int64_t bytes) {
+  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(static_cast<const char*>(begin) + o, _MM_HINT_T1);
+}
 
 float f16(const uint8_t* p) {
   uint16_t h;
@@ -144,13 +169,28 @@ void pack_group_quant(const WeightMatrix& w, int64_t j0, int rows, Panel& p) {
 // y[i0 .. i0+MR-1, j0 .. j0+rows-1] from the panel. kOffset: the code offset whose kOffset·Σxq
 // comes off each block's sums (Q8_0 / Q8 128, Q4 8); 0: Q4_K, whose min term comes off instead.
 template <int kOffset, int MR>
-void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_t i0, float* const* y, __mmask16 live) {
-  const int64_t k = ac.k, per_step = ac.group / 32, G = k / 32;
-  __m512 acc[MR];
+void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_t i0, float* const* y, __mmask16 live,
+                Prefetch& pf) {
+  const int64_t k = ac.k, G = k / 32;
+  // Activation steps are per ac.group columns: 32 (per block) or 256 (8 blocks); group / 32 is a
+  // power of two, so the step index is a shift (an integer division here per row and block had
+  // cost as much as a block's products).
+  const int shift = std::countr_zero(static_cast<uint64_t>(ac.group / 32));
+  __m512 acc[MR], corr[MR];  // corr: Σ_b scale · step·Σxq, the offset term taken off once at the end
   const int8_t* xq[MR];
+  const float* st[MR];
+  const int32_t* bs[MR];
+  const float* stbs[MR];
   RADSEEK_UNROLL
-  for (int i = 0; i < MR; ++i) acc[i] = _mm512_setzero_ps(), xq[i] = ac.q + (i0 + i) * k;
+  for (int i = 0; i < MR; ++i) {
+    acc[i] = corr[i] = _mm512_setzero_ps();
+    xq[i] = ac.q + (i0 + i) * k;
+    st[i] = ac.step + (i0 + i) * (k / ac.group);
+    bs[i] = ac.bsum32 + (i0 + i) * G;
+    stbs[i] = kOffset != 0 ? ac.step_bsum32 + (i0 + i) * G : nullptr;
+  }
   for (int64_t b = 0; b < nblocks; ++b) {
+    pf.step();
     __m512i dot[MR];
     RADSEEK_UNROLL
     for (int i = 0; i < MR; ++i) dot[i] = _mm512_setzero_si512();
@@ -165,37 +205,37 @@ void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_
       }
     }
     const __m512 sc = _mm512_load_ps(p.scale + b * kNR);
+    const int64_t sb = b >> shift;
     RADSEEK_UNROLL
     for (int i = 0; i < MR; ++i) {
-      const int64_t row = i0 + i;
-      const float st = ac.step[row * (k / ac.group) + b / per_step];
-      const int32_t bs = ac.bsum32[row * G + b];
-      if constexpr (kOffset == 0) {
-        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), _mm512_mul_ps(sc, _mm512_set1_ps(st)), acc[i]);
-        acc[i] = _mm512_fnmadd_ps(_mm512_load_ps(p.min + b * kNR), _mm512_set1_ps(st * static_cast<float>(bs)), acc[i]);
-      } else {
-        const __m512i adj = _mm512_sub_epi32(dot[i], _mm512_set1_epi32(kOffset * bs));
-        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(adj), _mm512_mul_ps(sc, _mm512_set1_ps(st)), acc[i]);
-      }
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), _mm512_mul_ps(sc, _mm512_set1_ps(st[i][sb])), acc[i]);
+      if constexpr (kOffset == 0)  // Q4_K: the min term dmin·m · step·Σxq
+        acc[i] = _mm512_fnmadd_ps(_mm512_load_ps(p.min + b * kNR),
+                                  _mm512_set1_ps(st[i][sb] * static_cast<float>(bs[i][b])), acc[i]);
+      else
+        corr[i] = _mm512_fmadd_ps(sc, _mm512_set1_ps(stbs[i][b]), corr[i]);
     }
   }
   RADSEEK_UNROLL
-  for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y[i], live, acc[i]);
+  for (int i = 0; i < MR; ++i) {
+    if constexpr (kOffset != 0) acc[i] = _mm512_fnmadd_ps(corr[i], _mm512_set1_ps(static_cast<float>(kOffset)), acc[i]);
+    _mm512_mask_storeu_ps(y[i], live, acc[i]);
+  }
 }
 
 template <int kOffset>
-void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, int64_t j0, int rows) {
+void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, int64_t j0, int rows, Prefetch& pf) {
   const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
   const int64_t nblocks = a.w->cols / 32;
   float* y[kMR];
   int64_t i0 = 0;
   for (; i0 + kMR <= a.m; i0 += kMR) {
     for (int i = 0; i < kMR; ++i) y[i] = a.y + (i0 + i) * a.ldy + j0 - a.y_col_offset;
-    panel_rows<kOffset, kMR>(p, ac, nblocks, i0, y, live);
+    panel_rows<kOffset, kMR>(p, ac, nblocks, i0, y, live, pf);
   }
   for (; i0 < a.m; ++i0) {
     y[0] = a.y + i0 * a.ldy + j0 - a.y_col_offset;
-    panel_rows<kOffset, 1>(p, ac, nblocks, i0, y, live);
+    panel_rows<kOffset, 1>(p, ac, nblocks, i0, y, live, pf);
   }
 }
 
@@ -211,12 +251,13 @@ bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
   const auto* base = static_cast<const uint8_t*>(w.data);
   for (int64_t j0 = a.n_begin; j0 < a.n_end; j0 += kNR) {
     const int rows = static_cast<int>(std::min<int64_t>(kNR, a.n_end - j0));
+    Prefetch pf(base + (j0 + kNR) * rb, std::max<int64_t>(0, std::min<int64_t>(kNR, a.n_end - j0 - kNR)) * rb, nblocks);
     if (q4k) {
       pack_q4_k(base, rb, j0, rows, k / 256, p);
-      panel_all_rows<0>(a, ac, p, j0, rows);
+      panel_all_rows<0>(a, ac, p, j0, rows, pf);
     } else {
       pack_q8_0(base, rb, j0, rows, nblocks, p);
-      panel_all_rows<128>(a, ac, p, j0, rows);
+      panel_all_rows<128>(a, ac, p, j0, rows, pf);
     }
   }
   return true;
@@ -235,11 +276,15 @@ bool gemm_q_panels(const GemmArgs& a) {
   const ref::GgmlActs ac = ref::ggml_acts_view(buf, a.m, w.cols, GgmlQuant::kQ8_0);
   thread_local Panel p;  // the calling thread's
   p.reserve(w.cols / 32);
+  const int64_t rb = row_bytes(w), G = w.cols / 32;
   for (int64_t j0 = a.n_begin; j0 < a.n_end; j0 += kNR) {
     const int rows = static_cast<int>(std::min<int64_t>(kNR, a.n_end - j0));
+    const int64_t next = std::max<int64_t>(0, std::min<int64_t>(kNR, a.n_end - j0 - kNR));
+    Prefetch pf(static_cast<const uint8_t*>(w.data) + (j0 + kNR) * rb, next * rb, G);
+    prefetch_now(w.group_scale + (j0 + kNR) * G, next * G * 4);
     pack_group_quant(w, j0, rows, p);
-    if (w.dtype == DType::kU8) panel_all_rows<8>(a, ac, p, j0, rows);
-    else panel_all_rows<128>(a, ac, p, j0, rows);
+    if (w.dtype == DType::kU8) panel_all_rows<8>(a, ac, p, j0, rows, pf);
+    else panel_all_rows<128>(a, ac, p, j0, rows, pf);
   }
   return true;
 }
