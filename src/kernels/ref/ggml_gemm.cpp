@@ -64,7 +64,7 @@ void ggml_block_sums(const GgmlActs& v, int64_t i) {
   for (int64_t b = 0; b < G; ++b) {
     const int32_t s = b16[2 * b] + b16[2 * b + 1];
     v.bsum32[i * G + b] = s;
-    v.step_bsum32[i * G + b] = v.group == 32 ? v.step[i * G + b] * static_cast<float>(s) : 0.0f;
+    v.step_bsum32[i * G + b] = v.step[i * (k / v.group) + b / (v.group / 32)] * static_cast<float>(s);
   }
 }
 

@@ -35,7 +35,7 @@ struct GgmlActs {
   float* step = nullptr;         // [m, k / group]
   int32_t* bsum16 = nullptr;     // [m, k / 16]
   int32_t* bsum32 = nullptr;     // [m, k / 32]
-  float* step_bsum32 = nullptr;  // [m, k / 32], group 32 only: step · bsum32 (Q8_0/Q4_0 offset terms)
+  float* step_bsum32 = nullptr;  // [m, k / 32]: step of the block's group · bsum32 (offset and min terms)
 };
 GgmlActs ggml_acts_view(void* buf, int64_t m, int64_t k, GgmlQuant type);
 // Row i's 32-column sums (and step · sum for group 32) from its 16-column sums: the part of

@@ -179,15 +179,13 @@ void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_
   __m512 acc[MR], corr[MR];  // corr: Σ_b scale · step·Σxq, the offset term taken off once at the end
   const int8_t* xq[MR];
   const float* st[MR];
-  const int32_t* bs[MR];
   const float* stbs[MR];
   RADSEEK_UNROLL
   for (int i = 0; i < MR; ++i) {
     acc[i] = corr[i] = _mm512_setzero_ps();
     xq[i] = ac.q + (i0 + i) * k;
     st[i] = ac.step + (i0 + i) * (k / ac.group);
-    bs[i] = ac.bsum32 + (i0 + i) * G;
-    stbs[i] = kOffset != 0 ? ac.step_bsum32 + (i0 + i) * G : nullptr;
+    stbs[i] = ac.step_bsum32 + (i0 + i) * G;
   }
   for (int64_t b = 0; b < nblocks; ++b) {
     pf.step();
@@ -210,8 +208,7 @@ void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_
     for (int i = 0; i < MR; ++i) {
       acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), _mm512_mul_ps(sc, _mm512_set1_ps(st[i][sb])), acc[i]);
       if constexpr (kOffset == 0)  // Q4_K: the min term dmin·m · step·Σxq
-        acc[i] = _mm512_fnmadd_ps(_mm512_load_ps(p.min + b * kNR),
-                                  _mm512_set1_ps(st[i][sb] * static_cast<float>(bs[i][b])), acc[i]);
+        acc[i] = _mm512_fnmadd_ps(_mm512_load_ps(p.min + b * kNR), _mm512_set1_ps(stbs[i][b]), acc[i]);
       else
         corr[i] = _mm512_fmadd_ps(sc, _mm512_set1_ps(stbs[i][b]), corr[i]);
     }
