@@ -17,6 +17,7 @@
 #include "kernels/kernels.h"
 #include "kernels/variants.h"
 #include "kernels/x86_avx512/avx512_convert.h"
+#include "kernels/x86_avx512/prefetch.h"
 
 namespace radseek::kernels::avx512 {
 namespace {
@@ -222,6 +223,7 @@ void gemm_typed(const GemmArgs& a, const Plan& p) {
     for (; j + kDecodeRows <= a.n_end; j += kDecodeRows) decode_fp8<kRoundX, kDecodeRows>(p, j);
     for (; j < a.n_end; ++j) decode_fp8<kRoundX, 1>(p, j);
   } else if (a.m == 1) {
+    prefetch_head(p.w + j * p.w_row_bytes, std::min<int64_t>(kDecodeRows, a.n_end - j) * p.w_row_bytes);  // tiles prefetch the next
     for (; j + kDecodeRows <= a.n_end; j += kDecodeRows) tile<D, kRoundX, kDecodeRows, 1>(p, j, 0);
   } else {
     for (; j + kRows <= a.n_end; j += kRows) strip<D, kRoundX, kRows>(p, j, a.m);
