@@ -15,6 +15,8 @@ namespace {
 
 // Larger than any last-level cache by far, so the sum streams from DRAM.
 constexpr size_t kBandwidthBytes = size_t{1} << 30;
+// Activation rows of the matmul-rate probe: a prompt-sized product (the old BF16 probe used 256 too).
+constexpr int64_t kMatmulRows = 256;
 
 int64_t rss_bytes() {
   std::ifstream f("/proc/self/status");
@@ -44,16 +46,18 @@ double measure_bandwidth(const Engine& e) {
   return best;
 }
 
-// Throughput of the kernels on a BF16 2048×2048 matrix with 256 activation rows (prefill shape).
+// Throughput of the kernels in the checkpoint's own format: the model's representative matrix (a
+// routed expert's gate_proj) times kMatmulRows activation rows, the shape of a prompt's products. A
+// fixed BF16 probe had read integer prefill as 170-230% of "the" rate.
 double measure_matmul(const Engine& e) {
-  const int64_t n = 2048, k = 2048, m = 256;
-  std::vector<uint16_t> w(static_cast<size_t>(n * k), 0x3c00);  // bf16 1.0 / 128
-  std::vector<float> x(static_cast<size_t>(m * k), 0.01f), y(static_cast<size_t>(m * n));
-  const kernels::WeightMatrix wm{.dtype = DType::kBF16, .data = w.data(), .rows = n, .cols = k};
+  const kernels::WeightMatrix& w = e.model().representative_weight();
+  const int64_t m = kMatmulRows, n = w.rows, k = w.cols;
+  std::vector<float> x(static_cast<size_t>(m * k)), y(static_cast<size_t>(m * n));
+  for (int64_t i = 0; i < m * k; ++i) x[static_cast<size_t>(i)] = 0.01f * static_cast<float>((i * 37) % 101 - 50);
   double best = 0.0;
   for (int rep = 0; rep < 3; ++rep) {
     Timer t;
-    model::linear(e.context(), {.x = x.data(), .m = m, .ldx = k, .w = &wm, .y = y.data(), .ldy = n});
+    model::linear(e.context(), {.x = x.data(), .m = m, .ldx = k, .w = &w, .y = y.data(), .ldy = n});
     best = std::max(best, 2.0 * m * n * k / t.seconds() / 1e9);
   }
   return best;

@@ -10,6 +10,7 @@
 #include "base/status.h"
 #include "format/hf_config.h"
 #include "format/safetensors.h"
+#include "kernels/kernels.h"
 #include "model/context.h"
 #include "model/kv_cache.h"
 #include "model/param_count.h"
@@ -58,6 +59,9 @@ class CausalLM {
   virtual Status forward_batch(const Context& ctx, const BatchArgs& args) const = 0;
   // Weight bytes one decoded token reads, and all weights (bench, info).
   virtual TokenBytes weight_bytes() const = 0;
+  // A matrix of the kind a prompt spends most of its products on, in the checkpoint's own format (a
+  // routed expert's gate_proj, else an MLP's): what bench's matmul-rate probe multiplies.
+  virtual const kernels::WeightMatrix& representative_weight() const = 0;
 
   // One sequence: a batch of one.
   Status forward(const Context& ctx, const ForwardArgs& a) const {

@@ -43,6 +43,7 @@ class DenseModel : public CausalLM {
   KvCache make_cache(int64_t capacity) const override;
   Status forward_batch(const Context& ctx, const BatchArgs& args) const override;
   TokenBytes weight_bytes() const override;
+  const kernels::WeightMatrix& representative_weight() const override { return weights_.layers.front().mlp.gate_proj; }
 
  private:
   void ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const;

@@ -92,6 +92,13 @@ void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const 
 
 TokenBytes Model::weight_bytes() const { return weight_bytes_per_token(weights_, cfg_); }
 
+const kernels::WeightMatrix& Model::representative_weight() const {
+  const LayerWeights& last = weights_.layers.back();  // past first_k_dense_replace when there are MoE layers
+  if (last.moe && !last.moe->experts.empty()) return last.moe->experts.front().gate_proj;
+  if (last.mlp) return last.mlp->gate_proj;
+  return weights_.lm_head;
+}
+
 // One pre-norm block on s.x [T, d]: x += MLA(norm(x)); x += FFN(norm(x)). `layer` indexes the caches.
 void Model::run_layer(const Context& ctx, const LayerWeights& lw, int64_t layer, std::span<const SeqStep> seqs,
                       Scratch& s) const {

@@ -118,6 +118,7 @@ class Model : public CausalLM {
   // Runs the tokens through every layer, appending them to the cache.
   Status forward_batch(const Context& ctx, const BatchArgs& args) const override;
   TokenBytes weight_bytes() const override;
+  const kernels::WeightMatrix& representative_weight() const override;
   // MTP module (depth 1); has_mtp() false when the checkpoint carries none.
   bool has_mtp() const { return !weights_.mtp.empty(); }
   KvCache make_mtp_cache(int64_t capacity) const;

@@ -208,6 +208,20 @@ TEST(TinyModel, Fp8WeightsStayOneBytePerParameter) {
   EXPECT_EQ(w.layers[1].moe->gate.dtype, DType::kBF16);  // the router is not quantised
 }
 
+// bench's matmul-rate probe multiplies CausalLM::representative_weight: a routed expert's matrix in
+// the checkpoint's own format (a BF16 probe had rated integer prefill at 170-230% of "the" rate).
+TEST(TinyModel, RepresentativeWeightIsARoutedExpertInTheStoredFormat) {
+  for (auto fmt : {model::WeightFormat::kFP8, model::WeightFormat::kBF16}) {
+    auto e = load(make_checkpoint("tiny-v3", fmt), model::AttentionMode::kAuto);
+    ASSERT_TRUE(e);
+    const auto* m = dynamic_cast<const model::Model*>(&e->model());
+    ASSERT_TRUE(m);
+    const kernels::WeightMatrix& w = m->representative_weight();
+    EXPECT_EQ(&w, &m->weights().layers.back().moe->experts.front().gate_proj);
+    EXPECT_EQ(w.dtype, fmt == model::WeightFormat::kFP8 ? DType::kF8E4M3 : DType::kBF16);
+  }
+}
+
 TEST(TinyModel, Fp8IsCloseToTheValuesItWasQuantisedFrom) {
   auto b = load(make_checkpoint("tiny-v2", model::WeightFormat::kBF16), model::AttentionMode::kAuto);
   auto f = load(make_checkpoint("tiny-v2", model::WeightFormat::kFP8), model::AttentionMode::kAuto);
