@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "kernels/kernels.h"
+#include "kernels/prefetch.h"
 #include "kernels/ref/group_quant.h"
 #include "kernels/variants.h"
 #include "kernels/x86_avx2/avx2_convert.h"
@@ -130,6 +131,8 @@ template <bool kQ4, int MR>
 void int_rows(const QPlan& p) {
   constexpr int R = MR == 1 ? 4 : 2;
   int64_t j = p.a->n_begin;
+  // The tiles prefetch pf_rows ahead: the first pf_rows rows are requested here.
+  prefetch_head(p.w + j * p.w_row_bytes, std::min(p.pf_rows, p.a->n_end - j) * p.w_row_bytes);
   for (; j + R <= p.a->n_end; j += R) int_tile<kQ4, R, MR>(p, j);
   for (; j < p.a->n_end; ++j) int_tile<kQ4, 1, MR>(p, j);
 }

@@ -17,7 +17,7 @@
 #include "kernels/kernels.h"
 #include "kernels/variants.h"
 #include "kernels/x86_avx512/avx512_convert.h"
-#include "kernels/x86_avx512/prefetch.h"
+#include "kernels/prefetch.h"
 
 namespace radseek::kernels::avx512 {
 namespace {

@@ -32,7 +32,6 @@
 #include "kernels/ref/group_quant.h"
 #include "kernels/variants.h"
 #include "kernels/x86_avx512/avx512_convert.h"
-#include "kernels/x86_avx512/prefetch.h"
 
 namespace radseek::kernels::avx512 {
 namespace {
@@ -324,7 +323,6 @@ void gemm_int(const GemmArgs& a) {
   if (gemm_ggml_panels(a, ac)) return;  // prefill with Q8_0 / Q4_K: repacked 16-row panels
   const int64_t rb = row_bytes(w), nblocks = w.cols / ggml_quant_info(w.ggml).block_elems;
   const auto* base = static_cast<const uint8_t*>(w.data);
-  prefetch_head(base + a.n_begin * rb, std::min(kPrefetchAhead, (a.n_end - a.n_begin) * rb));  // rows prefetch this far ahead
   float out[kMaxMR];
   for (int64_t i0 = 0; i0 < a.m; i0 += kMaxMR) {
     const int mr = static_cast<int>(std::min<int64_t>(kMaxMR, a.m - i0));

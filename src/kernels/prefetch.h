@@ -1,17 +1,18 @@
-// Software prefetch shared by the AVX-512 decode kernels.
+// Software prefetch shared by the x86 decode kernels (AVX-512 and AVX2 levels).
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
 
-namespace radseek::kernels::avx512 {
+namespace radseek::kernels {
 
 // Requests [p, p + bytes) into L2. Decode kernels prefetch a fixed distance ahead of what they read,
 // so the head of every task's row range (4 tasks per thread and product) would otherwise start cold:
-// with it, V2-Lite-8L Q4 decode (2 threads, alternating runs) went from 20.6-31.4 to 28.9-32.6 tok/s.
+// with it, V2-Lite-8L Q4 decode (AVX-512, 2 threads, alternating runs) went from 20.6-31.4 to
+// 28.9-32.6 tok/s.
 inline void prefetch_head(const void* p, int64_t bytes) {
   for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(static_cast<const char*>(p) + o, _MM_HINT_T1);
 }
 
-}  // namespace radseek::kernels::avx512
+}  // namespace radseek::kernels
