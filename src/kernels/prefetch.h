@@ -1,4 +1,4 @@
-// Software prefetch shared by the x86 decode kernels (AVX-512 and AVX2 levels).
+// Software prefetch shared by the x86 kernels (AVX-512 and AVX2 levels).
 #pragma once
 
 #include <immintrin.h>

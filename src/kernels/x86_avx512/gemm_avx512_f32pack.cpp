@@ -15,9 +15,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <vector>
 
 #include "kernels/kernels.h"
+#include "kernels/ref/ggml_gemm.h"
 #include "kernels/variants.h"
 #include "kernels/x86_avx512/avx512_convert.h"
 
@@ -143,14 +143,6 @@ void round_rows(const float* x, int64_t ldx, int64_t rows, int64_t k, float* xb)
   }
 }
 
-// The calling thread's buffer for rounded activations, grown only when too small (no allocation per
-// call once warm).
-float* rounded_buffer(int64_t floats) {
-  thread_local std::vector<float> buf;
-  if (static_cast<int64_t>(buf.size()) < floats) buf.resize(static_cast<size_t>(floats));
-  return buf.data();
-}
-
 // Activation rows per outer block: as many as keep their x rows (k floats each) within ~1 MiB of L2,
 // so each panel's passes over them hit L2, not L3; at least 32 so panel conversion stays amortised.
 int64_t row_block(int64_t k) { return std::clamp<int64_t>((int64_t{1} << 20) / (4 * k) / kMR * kMR, 32, 256); }
@@ -162,7 +154,9 @@ void gemm_panels(const GemmArgs& a) {
   alignas(64) float sv[kPanel];
   const int64_t rb = row_block(w.cols);
   const bool round = a.precision == ActPrecision::kBF16;
-  float* xr = round ? rounded_buffer(std::min(rb, a.m) * w.cols) : nullptr;  // [block rows, k]
+  // [block rows, k]: the calling thread's activation scratch (the integer kernels' too; one gemm call
+  // uses one of them), grown only when too small.
+  float* xr = round ? static_cast<float*>(ref::thread_acts_buffer(std::min(rb, a.m) * w.cols * 4)) : nullptr;
   for (int64_t i0 = 0; i0 < a.m; i0 += rb) {
     GemmArgs block = a;
     block.x = a.x + i0 * a.ldx;

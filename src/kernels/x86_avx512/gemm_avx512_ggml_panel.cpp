@@ -24,6 +24,7 @@
 #include <memory>
 
 #include "kernels/kernels.h"
+#include "kernels/prefetch.h"
 #include "kernels/ref/ggml_gemm.h"
 #include "kernels/ref/ggml_quants.h"
 #include "kernels/variants.h"
@@ -58,14 +59,13 @@ struct Panel {
   }
 };
 
-// The next panel's bytes (its weight rows and, for radseek's formats, their scale rows), requested a
-// few lines per block while the current panel is multiplied. Why: packing gathers 4 bytes from each
-// of 16 rows a row-length apart, which no hardware prefetcher follows, so without this the gathers
-// waited on memory for most of a prefill (perf: ~40% of Q8 pp512 samples on vpgatherdd).
+// The next panel's weight rows, requested into L2 a few lines per block while the current panel is
+// multiplied. Why: packing gathers 4 bytes from each of 16 rows a row-length apart, which no hardware
+// prefetcher follows (perf, Q8 pp512 with the pages cached: vpgatherdd 12% of samples, 5-6% with this).
 struct Prefetch {
-  const uint8_t* at = nullptr;  // the next panel's weight rows
+  const uint8_t* at = nullptr;
   const uint8_t* end = nullptr;
-  int64_t lines = 0;            // per block of the current panel's first pass
+  int64_t lines = 0;  // per block of the current panel's first pass
 
   // Spreads [begin, begin + bytes) over `nblocks` calls of step().
   Prefetch(const void* begin, int64_t bytes, int64_t nblocks)
@@ -76,11 +76,6 @@ struct Prefetch {
     at += 64 * lines;  // may pass `end` by part of a step: prefetches never fault
   }
 };
-
-// Requests [begin, begin + bytes) into L2 now (small ranges: a panel's scale rows).
-void prefetch_now(const void* begin, int64_t bytes) {
-  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(static_cast<const char*>(begin) + o, _MM_HINT_T1);
-}
 
 float f16(const uint8_t* p) {
   uint16_t h;
@@ -248,7 +243,8 @@ bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
   const auto* base = static_cast<const uint8_t*>(w.data);
   for (int64_t j0 = a.n_begin; j0 < a.n_end; j0 += kNR) {
     const int rows = static_cast<int>(std::min<int64_t>(kNR, a.n_end - j0));
-    Prefetch pf(base + (j0 + kNR) * rb, std::max<int64_t>(0, std::min<int64_t>(kNR, a.n_end - j0 - kNR)) * rb, nblocks);
+    const int64_t next = std::min(a.n_end, j0 + kNR);  // the next panel's first row (n_end: none)
+    Prefetch pf(base + next * rb, (std::min(a.n_end, next + kNR) - next) * rb, nblocks);
     if (q4k) {
       pack_q4_k(base, rb, j0, rows, k / 256, p);
       panel_all_rows<0>(a, ac, p, j0, rows, pf);
@@ -276,9 +272,9 @@ bool gemm_q_panels(const GemmArgs& a) {
   const int64_t rb = row_bytes(w), G = w.cols / 32;
   for (int64_t j0 = a.n_begin; j0 < a.n_end; j0 += kNR) {
     const int rows = static_cast<int>(std::min<int64_t>(kNR, a.n_end - j0));
-    const int64_t next = std::max<int64_t>(0, std::min<int64_t>(kNR, a.n_end - j0 - kNR));
-    Prefetch pf(static_cast<const uint8_t*>(w.data) + (j0 + kNR) * rb, next * rb, G);
-    prefetch_now(w.group_scale + (j0 + kNR) * G, next * G * 4);
+    const int64_t next = std::min(a.n_end, j0 + kNR), next_rows = std::min(a.n_end, next + kNR) - next;
+    Prefetch pf(static_cast<const uint8_t*>(w.data) + next * rb, next_rows * rb, G);
+    prefetch_head(w.group_scale + next * G, next_rows * G * 4);  // its scale rows, at once (small)
     pack_group_quant(w, j0, rows, p);
     if (w.dtype == DType::kU8) panel_all_rows<8>(a, ac, p, j0, rows, pf);
     else panel_all_rows<128>(a, ac, p, j0, rows, pf);
