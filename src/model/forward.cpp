@@ -79,10 +79,19 @@ void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const 
   grow(s.expert_tokens, T * k);
   grow(s.expert_w, T * k);
   grow(s.expert_offset, c.n_routed_experts + 1);
-  grow(s.ex_x, T * d);
-  grow(s.ex_gate, T * c.moe_intermediate_size);
-  grow(s.ex_up, T * c.moe_intermediate_size);
-  grow(s.ex_out, T * d);
+  const int64_t ex_rows = std::max(T, std::min(T, kMoeBatchMaxTokens) * k);
+  grow(s.ex_x, ex_rows * d);
+  grow(s.ex_gate, ex_rows * c.moe_intermediate_size);
+  grow(s.ex_up, ex_rows * c.moe_intermediate_size);
+  grow(s.ex_out, ex_rows * d);
+  const int64_t max_jobs = 2 + 2 * std::min(c.n_routed_experts, ex_rows);
+  if (s.moe_jobs.capacity() < static_cast<size_t>(max_jobs)) s.moe_jobs.reserve(static_cast<size_t>(max_jobs));
+  if (s.batch.first_task.capacity() < static_cast<size_t>(max_jobs + 1)) {
+    s.batch.first_task.reserve(static_cast<size_t>(max_jobs + 1));
+    s.batch.chunk.reserve(static_cast<size_t>(max_jobs));
+    s.batch.xq_offset.reserve(static_cast<size_t>(max_jobs));
+    s.batch.quantize_here.reserve(static_cast<size_t>(max_jobs));
+  }
   grow(s.mtp_in, T * 2 * d);
   s.tokens = T;
   s.context = L;

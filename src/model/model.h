@@ -15,6 +15,7 @@
 #include "model/causal_lm.h"
 #include "model/context.h"
 #include "model/kv_cache.h"
+#include "model/linear.h"
 #include "model/rope.h"
 #include "model/param_count.h"
 #include "model/weights.h"
@@ -35,6 +36,9 @@ struct SeqRows {
 inline constexpr int64_t kAttnPassVectors = 64;
 // The decompressed form works on blocks of this many queries of one head (Scratch::att_p rows).
 inline constexpr int64_t kAttnQueryBlock = 32;
+// MoE steps of at most this many tokens run all their experts' products as two pool batches
+// (Model::experts_batched) instead of one product at a time.
+inline constexpr int64_t kMoeBatchMaxTokens = 8;
 inline constexpr int64_t kAttnMaxChunks = 32;
 inline constexpr int64_t kAttnMinChunk = 64;
 // A pass whose every cache layer holds at most this many bytes skips the chunks: one task per query
@@ -88,7 +92,10 @@ struct Scratch {
   std::vector<int32_t> expert_tokens;   // [T·k] token ids grouped by expert
   std::vector<float> expert_w;          // [T·k]
   std::vector<int32_t> expert_offset;   // [E+1]
-  std::vector<float> ex_x, ex_gate, ex_up, ex_out;  // [T, ·] gathered expert inputs/outputs
+  // Gathered expert inputs / outputs: [T, ·] one expert at a time, or [T·k, ·] for experts_batched
+  std::vector<float> ex_x, ex_gate, ex_up, ex_out;
+  std::vector<LinearArgs> moe_jobs;     // experts_batched: [2 + 2·min(E, T·k)] products of one batch
+  LinearBatchScratch batch;
 };
 
 // DeepSeek-V2/V3 (MLA + MoE).
@@ -139,6 +146,7 @@ class Model : public CausalLM {
   void attend_naive(const Context& ctx, const MlaWeights& w, const SeqRows& seq, Scratch& s) const;
   void mlp(const Context& ctx, const MlpWeights& w, const float* x, int64_t m, float* y, Scratch& s) const;
   void moe(const Context& ctx, const MoeWeights& w, int64_t T, Scratch& s) const;
+  void experts_batched(const Context& ctx, const MoeWeights& w, int64_t T, Scratch& s) const;
   void route(const MoeWeights& w, int64_t T, Scratch& s) const;
 
   format::ModelConfig cfg_;

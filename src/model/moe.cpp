@@ -48,6 +48,7 @@ void Model::moe(const Context& ctx, const MoeWeights& w, int64_t T, Scratch& s) 
     s.expert_tokens[f[e]] = static_cast<int32_t>(i / K);
     s.expert_w[f[e]++] = s.sel_w[i];
   }
+  if (T <= kMoeBatchMaxTokens) return experts_batched(ctx, w, T, s);
   // Shared experts first: their output initialises tmp.
   if (w.shared_experts) mlp(ctx, *w.shared_experts, s.a.data(), T, s.tmp.data(), s);
   else std::fill(s.tmp.begin(), s.tmp.begin() + T * d, 0.0f);
@@ -64,6 +65,50 @@ void Model::moe(const Context& ctx, const MoeWeights& w, int64_t T, Scratch& s) 
     for (int32_t r = 0; r < n; ++r)
       ctx.kernels->axpy_f32(s.expert_w[b + r], s.ex_out.data() + r * d, s.tmp.data() + s.expert_tokens[b + r] * d, d);
   }
+}
+
+// Few tokens (decode, MTP verification, small batches): each expert's matrices are too small to keep
+// the threads busy on their own, so the shared and routed experts' gate and up projections run as one
+// pool batch and their down projections as another. Row b of ex_* is the b-th (token, expert) pair of
+// the counting sort, so the pairs of expert e are rows [expert_offset[e], expert_offset[e+1]).
+void Model::experts_batched(const Context& ctx, const MoeWeights& w, int64_t T, Scratch& s) const {
+  const auto& c = cfg_;
+  const int64_t d = c.hidden_size, E = c.n_routed_experts, mi = c.moe_intermediate_size;
+  const int64_t si = w.shared_experts ? w.shared_experts->gate_proj.rows : 0;
+  s.moe_jobs.clear();  // capacity reserved by ensure_scratch
+  if (w.shared_experts) {
+    s.moe_jobs.push_back({.x = s.a.data(), .m = T, .ldx = d, .w = &w.shared_experts->gate_proj, .y = s.ffn_gate.data(), .ldy = si});
+    s.moe_jobs.push_back({.x = s.a.data(), .m = T, .ldx = d, .w = &w.shared_experts->up_proj, .y = s.ffn_up.data(), .ldy = si});
+  }
+  for (int64_t e = 0; e < E; ++e) {
+    const int32_t b = s.expert_offset[e], n = s.expert_offset[e + 1] - b;
+    if (n == 0) continue;
+    // One token reads its row of a in place; several are gathered next to each other.
+    const float* x = s.a.data() + s.expert_tokens[b] * d;
+    if (n > 1) {
+      for (int32_t r = 0; r < n; ++r) std::copy_n(s.a.data() + s.expert_tokens[b + r] * d, d, s.ex_x.data() + (b + r) * d);
+      x = s.ex_x.data() + b * d;
+    }
+    s.moe_jobs.push_back({.x = x, .m = n, .ldx = d, .w = &w.experts[e].gate_proj, .y = s.ex_gate.data() + b * mi, .ldy = mi});
+    s.moe_jobs.push_back({.x = x, .m = n, .ldx = d, .w = &w.experts[e].up_proj, .y = s.ex_up.data() + b * mi, .ldy = mi});
+  }
+  linear_batch(ctx, s.moe_jobs, s.batch);
+  const int64_t pairs = s.expert_offset[E];
+  if (w.shared_experts) ctx.kernels->silu_mul_f32(s.ffn_gate.data(), s.ffn_up.data(), s.ffn_gate.data(), T * si);
+  ctx.kernels->silu_mul_f32(s.ex_gate.data(), s.ex_up.data(), s.ex_gate.data(), pairs * mi);
+  s.moe_jobs.clear();
+  if (w.shared_experts)
+    s.moe_jobs.push_back({.x = s.ffn_gate.data(), .m = T, .ldx = si, .w = &w.shared_experts->down_proj, .y = s.tmp.data(), .ldy = d});
+  for (int64_t e = 0; e < E; ++e) {
+    const int32_t b = s.expert_offset[e], n = s.expert_offset[e + 1] - b;
+    if (n > 0)
+      s.moe_jobs.push_back({.x = s.ex_gate.data() + b * mi, .m = n, .ldx = mi, .w = &w.experts[e].down_proj,
+                            .y = s.ex_out.data() + b * d, .ldy = d});
+  }
+  linear_batch(ctx, s.moe_jobs, s.batch);
+  if (!w.shared_experts) std::fill(s.tmp.begin(), s.tmp.begin() + T * d, 0.0f);
+  for (int64_t i = 0; i < pairs; ++i)
+    ctx.kernels->axpy_f32(s.expert_w[i], s.ex_out.data() + i * d, s.tmp.data() + s.expert_tokens[i] * d, d);
 }
 
 }  // namespace radseek::model
