@@ -112,6 +112,7 @@ Expected<std::unique_ptr<Engine>> Engine::load(const EngineOptions& opts) {
   e->kernels_ = kernels::make_kernel_table(isa);
   e->ctx_ = model::Context{.pool = e->pool_.get(), .kernels = &e->kernels_, .precision = opts.precision,
                            .attention = opts.attention};
+  e->model_->prepare(e->ctx_);
   RADSEEK_TRY(e->collect_eos_ids(opts.model_dir));
   if (e->tokenizer_)
     for (int32_t id = 0; id < static_cast<int32_t>(e->model_->config().vocab_size); ++id)

@@ -78,6 +78,7 @@ KernelTable reference_kernels() {
   t.rmsnorm_f32 = ref::rmsnorm_f32;
   t.silu_mul_f32 = ref::silu_mul_f32;
   t.fp8_e4m3_to_f32 = ref::fp8_e4m3_to_f32;
+  t.fp8_flags = ref::fp8_flags;
   t.transpose_f32 = ref::transpose_f32;
   return t;
 }
@@ -99,6 +100,7 @@ KernelTable make_kernel_table(Isa isa) {
     t.rmsnorm_f32 = avx2::rmsnorm_f32;
     t.silu_mul_f32 = avx2::silu_mul_f32;
     t.fp8_e4m3_to_f32 = avx2::fp8_e4m3_to_f32;
+    t.fp8_flags = avx2::fp8_flags;
     t.transpose_f32 = avx2::transpose_f32;
   }
   const CpuFeatures f = detect_cpu_features();
@@ -113,6 +115,8 @@ KernelTable make_kernel_table(Isa isa) {
     t.rmsnorm_f32 = avx512::rmsnorm_f32;
     t.silu_mul_f32 = avx512::silu_mul_f32;
     t.fp8_e4m3_to_f32 = avx512::fp8_e4m3_to_f32;
+    t.fp8_flags = avx512::fp8_flags;
+    t.gemm_reads_fp8_flags = f.avx512_bf16;  // gemm_fp8_decode_bf16
     t.transpose_f32 = avx512::transpose_f32;
   }
   // Linux keeps AMX tile data disabled per process until asked (arch_prctl ARCH_REQ_XCOMP_PERM);

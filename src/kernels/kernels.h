@@ -84,7 +84,19 @@ struct WeightMatrix {
   const float* group_scale = nullptr;
   // ggml block format of `data`, or kNone (then dtype alone describes it).
   GgmlQuant ggml = GgmlQuant::kNone;
+  // FP8 only, optional: [ceil(rows/kFp8FlagRows), ceil(cols/block_cols)] bytes; bit r % 8 of byte
+  // (r / 8, b) is set when row r holds a subnormal (|code| 1..7) or NaN (|code| 127) code in column
+  // block b (KernelTable::fp8_flags). With them the AVX512_BF16 decode kernel skips its own per-byte
+  // test for those codes, a quarter of its instructions.
+  const uint8_t* fp8_flags = nullptr;
 };
+
+// Rows per byte of WeightMatrix::fp8_flags.
+inline constexpr int64_t kFp8FlagRows = 8;
+// Bytes of WeightMatrix::fp8_flags for an FP8 matrix.
+constexpr int64_t fp8_flags_bytes(const WeightMatrix& w) {
+  return (w.rows + kFp8FlagRows - 1) / kFp8FlagRows * ((w.cols + w.block_cols - 1) / w.block_cols);
+}
 
 constexpr bool is_ggml(const WeightMatrix& w) { return w.ggml != GgmlQuant::kNone; }
 
@@ -157,6 +169,15 @@ struct GemvTArgs {
   float* y = nullptr;  // [w.cols], accumulated into
 };
 
+// Writes the bytes of WeightMatrix::fp8_flags that cover rows [row_begin, row_end) of an FP8 matrix
+// (row_begin a multiple of kFp8FlagRows, so ranges given to different threads share no byte).
+struct Fp8FlagsArgs {
+  const WeightMatrix* w = nullptr;
+  int64_t row_begin = 0;
+  int64_t row_end = 0;
+  uint8_t* flags = nullptr;  // [fp8_flags_bytes(*w)], the whole matrix's
+};
+
 // out[j·ldo + i] = a[i·lda + j] for i < rows, j < cols: a block of a row-major matrix, transposed.
 // Callers split rows into bands (a + r0·lda, out + r0) to spread one transpose over threads.
 struct TransposeArgs {
@@ -193,6 +214,9 @@ struct KernelTable {
   void (*fp8_e4m3_to_f32)(const uint8_t* src, float* dst, int64_t n) = nullptr;
   // See TransposeArgs; the training backward's products transpose activations and weights each step.
   void (*transpose_f32)(const TransposeArgs& args) = nullptr;
+  // See Fp8FlagsArgs; made once when a model loads, and only where gemm reads them.
+  void (*fp8_flags)(const Fp8FlagsArgs& args) = nullptr;
+  bool gemm_reads_fp8_flags = false;
 };
 
 // The gemm entry for a weight dtype (not for ggml blocks: use the WeightMatrix overload).

@@ -56,6 +56,9 @@ class CausalLM {
   // The storage type of the caches make_cache returns from now on. Dense GQA models keep f32 (their
   // default no-op); MLA models store bf16 / fp8 rows (KvCache).
   virtual void set_kv_cache_dtype(KvDtype) {}
+  // One-time work that needs the kernels and threads, after loading and before the first forward
+  // (Model: WeightMatrix::fp8_flags where the kernels read them).
+  virtual void prepare(const Context&) {}
   virtual Status forward_batch(const Context& ctx, const BatchArgs& args) const = 0;
   // Weight bytes one decoded token reads, and all weights (bench, info).
   virtual TokenBytes weight_bytes() const = 0;

@@ -122,6 +122,7 @@ class Model : public CausalLM {
 
   KvCache make_cache(int64_t capacity) const override;
   void set_kv_cache_dtype(KvDtype d) override { kv_dtype_ = d; }
+  void prepare(const Context& ctx) override;
   // Runs the tokens through every layer, appending them to the cache.
   Status forward_batch(const Context& ctx, const BatchArgs& args) const override;
   TokenBytes weight_bytes() const override;
@@ -154,6 +155,7 @@ class Model : public CausalLM {
   ModelWeights weights_;
   RopeTables rope_;
   KvDtype kv_dtype_ = KvDtype::kF32;  // of the main caches; the MTP cache stays f32
+  std::vector<uint8_t> fp8_flags_;     // every FP8 matrix's WeightMatrix::fp8_flags, back to back (prepare)
 };
 
 }  // namespace radseek::model

@@ -200,4 +200,37 @@ Expected<ModelWeights> load_weights(const Checkpoint& ckpt, const ModelConfig& c
   return w;
 }
 
+namespace {
+void for_each_in_layer(LayerWeights& l, const std::function<void(WeightMatrix&)>& f) {
+  MlaWeights& a = l.attn;
+  for (std::optional<WeightMatrix>* m : {&a.q_a_proj, &a.q_b_proj, &a.q_proj})
+    if (*m) f(**m);
+  f(a.kv_a_proj_with_mqa);
+  f(a.kv_b_proj);
+  f(a.o_proj);
+  const auto mlp = [&](MlpWeights& m) {
+    f(m.gate_proj);
+    f(m.up_proj);
+    f(m.down_proj);
+  };
+  if (l.mlp) mlp(*l.mlp);
+  if (!l.moe) return;
+  f(l.moe->gate);
+  for (MlpWeights& e : l.moe->experts) mlp(e);
+  if (l.moe->shared_experts) mlp(*l.moe->shared_experts);
+}
+}  // namespace
+
+void for_each_matrix(ModelWeights& w, const std::function<void(WeightMatrix&)>& f) {
+  f(w.embed_tokens);
+  f(w.lm_head);
+  for (LayerWeights& l : w.layers) for_each_in_layer(l, f);
+  for (MtpWeights& m : w.mtp) {
+    f(m.eh_proj);
+    if (m.shared_head) f(*m.shared_head);
+    if (m.embed_tokens) f(*m.embed_tokens);
+    for_each_in_layer(m.layer, f);
+  }
+}
+
 }  // namespace radseek::model

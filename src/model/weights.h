@@ -3,6 +3,7 @@
 // Shapes follow spec §2: W[out, in], y = x · Wᵀ.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,6 +78,10 @@ struct ModelWeights {
   // Bytes of weights per component, for `radseek info` and bench.
   size_t total_bytes = 0;
 };
+
+// Calls f on every weight matrix of w (layers, MTP modules, embeddings and lm_head; a matrix shared by
+// two fields, as tied embeddings are, is visited once per field).
+void for_each_matrix(ModelWeights& w, const std::function<void(WeightMatrix&)>& f);
 
 // Maps HF tensor names onto ModelWeights, checking every dtype and shape against the config, and
 // rejecting tensors the architecture does not have. `ckpt` must outlive the result.

@@ -31,20 +31,29 @@ struct Shape {
   int64_t m, n, k;
   int64_t n_begin, n_end;
   int64_t block_rows = kFp8Block, block_cols = kFp8Block;
+  bool fp8_flags = false;  // attach WeightMatrix::fp8_flags (made by the reference)
 };
 
 std::string describe(const Shape& s) {
   return std::string(dtype_name(s.dtype)) + (s.precision == ActPrecision::kBF16 ? " bf16-act" : " f32-act") +
          " m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k) + " n∈[" +
          std::to_string(s.n_begin) + "," + std::to_string(s.n_end) + ") block=" + std::to_string(s.block_rows) +
-         "x" + std::to_string(s.block_cols);
+         "x" + std::to_string(s.block_cols) + (s.fp8_flags ? " with fp8_flags" : "");
 }
 
 // Random weights in the stored format; FP8 bytes cover every finite code (NaN codes excluded).
 struct Weights {
   std::vector<uint8_t> bytes;
   std::vector<float> scales;
+  std::vector<uint8_t> flags;
   WeightMatrix w;
+
+  // (Re)makes w.fp8_flags from the current bytes with the reference.
+  void attach_flags() {
+    flags.assign(static_cast<size_t>(fp8_flags_bytes(w)), 0xee);
+    reference_kernels().fp8_flags(Fp8FlagsArgs{.w = &w, .row_begin = 0, .row_end = w.rows, .flags = flags.data()});
+    w.fp8_flags = flags.data();
+  }
 };
 
 Weights make_weights(const Shape& s, std::mt19937& rng) {
@@ -73,6 +82,7 @@ Weights make_weights(const Shape& s, std::mt19937& rng) {
     out.w.block_scale = out.scales.data();
     out.w.block_rows = s.block_rows;
     out.w.block_cols = s.block_cols;
+    if (s.fp8_flags) out.attach_flags();
   }
   return out;
 }
@@ -188,27 +198,60 @@ TEST_P(GemmTest, Fp8AllCodesThroughGemm) {
   std::vector<uint8_t> codes(256);
   for (int c = 0; c < 256; ++c) codes[c] = static_cast<uint8_t>(c);
   const float scale = 1.0f;
-  const WeightMatrix w{.dtype = DType::kF8E4M3, .data = codes.data(), .rows = 16, .cols = 16, .block_scale = &scale};
-  std::vector<float> x(16 * 16, 0.0f), y(16 * 16, 0.0f), want(16 * 16, 0.0f);
-  for (int i = 0; i < 16; ++i) x[i * 16 + i] = 1.0f;
-  for (ActPrecision p : kPrecisions) {
-    GemmArgs a{.x = x.data(), .m = 16, .ldx = 16, .w = &w, .y = want.data(), .ldy = 16, .n_begin = 0, .n_end = 16,
-               .precision = p};
-    reference_kernels().gemm(a);
-    for (int64_t m : {1, 16}) {
-      for (int64_t c0 = 0; c0 < 16; c0 += m) {  // m = 1: one call per column
-        a.x = x.data() + c0 * 16;
-        a.y = y.data() + c0 * 16;
-        a.m = m;
-        table_.gemm(a);
-      }
-      for (int i = 0; i < 16 * 16; ++i) {
-        if (std::isnan(want[i])) {
-          EXPECT_TRUE(std::isnan(y[i])) << "y[" << i / 16 << "," << i % 16 << "] m=" << m;
-        } else {
-          EXPECT_EQ(y[i], want[i]) << "code " << 16 * (i % 16) + i / 16 << " m=" << m;
+  WeightMatrix w{.dtype = DType::kF8E4M3, .data = codes.data(), .rows = 16, .cols = 16, .block_scale = &scale};
+  std::vector<uint8_t> flags(static_cast<size_t>(fp8_flags_bytes(w)));
+  reference_kernels().fp8_flags(Fp8FlagsArgs{.w = &w, .row_begin = 0, .row_end = 16, .flags = flags.data()});
+  for (const uint8_t* with : {static_cast<const uint8_t*>(nullptr), static_cast<const uint8_t*>(flags.data())}) {
+    w.fp8_flags = with;
+    std::vector<float> x(16 * 16, 0.0f), y(16 * 16, 0.0f), want(16 * 16, 0.0f);
+    for (int i = 0; i < 16; ++i) x[i * 16 + i] = 1.0f;
+    for (ActPrecision p : kPrecisions) {
+      GemmArgs a{.x = x.data(), .m = 16, .ldx = 16, .w = &w, .y = want.data(), .ldy = 16, .n_begin = 0, .n_end = 16,
+                 .precision = p};
+      reference_kernels().gemm(a);
+      for (int64_t m : {1, 16}) {
+        for (int64_t c0 = 0; c0 < 16; c0 += m) {  // m = 1: one call per column
+          a.x = x.data() + c0 * 16;
+          a.y = y.data() + c0 * 16;
+          a.m = m;
+          table_.gemm(a);
+        }
+        for (int i = 0; i < 16 * 16; ++i) {
+          if (std::isnan(want[i])) {
+            EXPECT_TRUE(std::isnan(y[i])) << "y[" << i / 16 << "," << i % 16 << "] m=" << m;
+          } else {
+            EXPECT_EQ(y[i], want[i]) << "code " << 16 * (i % 16) + i / 16 << " m=" << m << (with ? " with flags" : "");
+          }
         }
       }
+    }
+  }
+}
+
+// Rows whose only non-zero codes are subnormal (which vdpbf16ps reads as zero and the decode kernel
+// adds back exactly), in a row range starting off a multiple of 8 so tiles straddle two flag bytes:
+// without and with fp8_flags, every y must be the reference's.
+TEST_P(GemmTest, Fp8DecodeSubnormalOnlyRows) {
+  const int64_t n = 40, k = 512;
+  std::mt19937 rng(5);
+  Weights wt = make_weights(Shape{DType::kF8E4M3, ActPrecision::kBF16, 1, n, k, 0, n}, rng);
+  std::fill(wt.bytes.begin(), wt.bytes.end(), uint8_t{0});
+  for (int64_t j = 0; j < n; j += 3)
+    for (int i = 0; i < 4; ++i) wt.bytes[j * k + rng() % k] = static_cast<uint8_t>(1 + rng() % 7) | static_cast<uint8_t>(rng() & 0x80);
+  std::vector<float> x(k);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float& v : x) v = normal(rng);
+  for (const bool flags : {false, true}) {
+    if (flags) wt.attach_flags();
+    std::vector<float> y(n, kSentinel), want(n, kSentinel);
+    GemmArgs a{.x = x.data(), .m = 1, .ldx = k, .w = &wt.w, .y = want.data(), .ldy = n, .n_begin = 3, .n_end = n,
+               .precision = ActPrecision::kBF16};
+    reference_kernels().gemm(a);
+    a.y = y.data();
+    table_.gemm(a);
+    for (int64_t j = 3; j < n; ++j) {
+      EXPECT_NEAR(y[j], want[j], kGemmTol * abs_sum(a, wt.w, 0, j) + 1e-30) << "row " << j << (flags ? " with flags" : "");
+      if (j % 3 == 0) EXPECT_NE(want[j], 0.0f) << "row " << j;  // the test holds what it means to test
     }
   }
 }
@@ -237,14 +280,18 @@ TEST_P(GemmTest, Fp8ConversionAllCodes) {
 // (experts' down), 10944 (dense down), 512 (MLA's W_UV) — which the AVX512_BF16 level runs on its
 // vdpbf16ps decode kernel. Codes are uniform over all finite codes, so nearly every block holds
 // subnormal and zero codes and takes that kernel's exact fix-up too.
+// Each shape also runs with WeightMatrix::fp8_flags, which the kernel then trusts instead of its own
+// per-code test (row ranges starting off a multiple of 8 read two flag bytes per tile).
 TEST_P(GemmTest, Fp8DecodeModelShapesMatchReference) {
   uint32_t seed = 500;
-  for (ActPrecision p : kPrecisions) {
-    check_shape(table_, Shape{DType::kF8E4M3, p, 1, 300, 2048, 3, 291}, ++seed);
-    check_shape(table_, Shape{DType::kF8E4M3, p, 1, 200, 1408, 0, 200}, ++seed);
-    check_shape(table_, Shape{DType::kF8E4M3, p, 1, 40, 10944, 5, 37}, ++seed);
-    check_shape(table_, Shape{DType::kF8E4M3, p, 1, 256, 512, 128, 256}, ++seed);
-    check_shape(table_, Shape{DType::kF8E4M3, p, 1, 33, 2000, 0, 33}, ++seed);  // ragged last block
+  for (const bool flags : {false, true}) {
+    for (ActPrecision p : kPrecisions) {
+      check_shape(table_, Shape{DType::kF8E4M3, p, 1, 300, 2048, 3, 291, kFp8Block, kFp8Block, flags}, ++seed);
+      check_shape(table_, Shape{DType::kF8E4M3, p, 1, 200, 1408, 0, 200, kFp8Block, kFp8Block, flags}, ++seed);
+      check_shape(table_, Shape{DType::kF8E4M3, p, 1, 40, 10944, 5, 37, kFp8Block, kFp8Block, flags}, ++seed);
+      check_shape(table_, Shape{DType::kF8E4M3, p, 1, 256, 512, 128, 256, kFp8Block, kFp8Block, flags}, ++seed);
+      check_shape(table_, Shape{DType::kF8E4M3, p, 1, 33, 2000, 0, 33, kFp8Block, kFp8Block, flags}, ++seed);  // ragged last block
+    }
   }
 }
 
@@ -258,8 +305,9 @@ TEST_P(GemmTest, Fp8DecodeNanCodesAndExtremeActivations) {
   wt.bytes[5 * k + 700] = 0x7f;
   wt.bytes[17 * k + 3] = 0xff;
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (const float x_scale : {1.0f, 0x1p40f, -1.0f}) {
+  for (const float x_scale : {1.0f, 0x1p40f, -1.0f, 2.0f}) {
     SCOPED_TRACE("x scale " + std::to_string(x_scale));
+    if (x_scale == 2.0f) wt.attach_flags();  // the same with fp8_flags
     std::vector<float> x(k);
     for (float& v : x) v = normal(rng) * std::fabs(x_scale);
     if (x_scale < 0) x[100] = std::numeric_limits<float>::quiet_NaN();
@@ -277,6 +325,33 @@ TEST_P(GemmTest, Fp8DecodeNanCodesAndExtremeActivations) {
       a.y = y.data();
       EXPECT_NEAR(y[j], want[j], kGemmTol * abs_sum(a, wt.w, 0, j)) << "row " << j;
     }
+  }
+}
+
+// fp8_flags against the reference, bit for bit: codes drawn so that some blocks hold no subnormal
+// and no NaN code, others one of either at random places; rows and columns not multiples of 8 and of
+// the block, and a row range starting inside the matrix (the bytes of earlier rows stay untouched).
+TEST_P(GemmTest, Fp8FlagsMatchReference) {
+  std::mt19937 rng(91);
+  for (const int64_t block_cols : {int64_t{128}, int64_t{96}}) {
+    const int64_t n = 37, k = 2000;
+    Weights wt = make_weights(Shape{DType::kF8E4M3, ActPrecision::kBF16, 1, n, k, 0, n, kFp8Block, block_cols}, rng);
+    for (uint8_t& b : wt.bytes) b = static_cast<uint8_t>(0x08 + rng() % 0x70) | static_cast<uint8_t>(rng() & 0x80);
+    for (int i = 0; i < 25; ++i) {
+      const uint8_t special[] = {0x01, 0x07, 0x81, 0x87, 0x7f, 0xff};
+      wt.bytes[rng() % wt.bytes.size()] = special[rng() % 6];
+    }
+    const size_t bytes = static_cast<size_t>(fp8_flags_bytes(wt.w));
+    std::vector<uint8_t> want(bytes, 0xee), got(bytes, 0xee);
+    for (const int64_t r0 : {int64_t{0}, int64_t{16}}) {
+      reference_kernels().fp8_flags(Fp8FlagsArgs{.w = &wt.w, .row_begin = r0, .row_end = n, .flags = want.data()});
+      table_.fp8_flags(Fp8FlagsArgs{.w = &wt.w, .row_begin = r0, .row_end = n, .flags = got.data()});
+      EXPECT_EQ(got, want) << "block_cols " << block_cols << ", rows from " << r0;
+    }
+    int set = 0;
+    for (uint8_t b : want) set += b != 0 && b != 0xee;
+    EXPECT_GT(set, 10);                           // the test holds flagged blocks ...
+    EXPECT_LT(set, static_cast<int>(bytes) - 3);  // ... and clean ones
   }
 }
 
