@@ -223,6 +223,7 @@ template <DType D, bool kRoundX>
 void gemm_typed(const GemmArgs& a, const Plan& p) {
   int64_t j = a.n_begin;
   if (a.m == 1 && D == DType::kF8E4M3) {
+    prefetch_head(p.w + j * p.w_row_bytes, std::min((a.n_end - j) * p.w_row_bytes, kSmallRangePrefetch));
     for (; j + kDecodeRows <= a.n_end; j += kDecodeRows) decode_fp8<kRoundX, kDecodeRows>(p, j);
     for (; j < a.n_end; ++j) decode_fp8<kRoundX, 1>(p, j);
   } else if (a.m == 1) {
