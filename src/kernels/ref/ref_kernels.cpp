@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "base/numeric.h"
+#include "kernels/fp8_flags_walk.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ggml_gemm.h"
 #include "kernels/ref/group_quant.h"
@@ -107,17 +108,13 @@ void fp8_e4m3_to_f32(const uint8_t* src, float* dst, int64_t n) {
 }
 
 void fp8_flags(const Fp8FlagsArgs& a) {
-  const WeightMatrix& w = *a.w;
-  const int64_t scale_cols = (w.cols + w.block_cols - 1) / w.block_cols;
-  const uint8_t* data = static_cast<const uint8_t*>(w.data);
-  for (int64_t r = a.row_begin; r < a.row_end; ++r) {
-    uint8_t* out = a.flags + (r / kFp8FlagRows) * scale_cols;
-    if (r % kFp8FlagRows == 0) std::fill_n(out, scale_cols, uint8_t{0});
-    for (int64_t c = 0; c < w.cols; ++c) {
-      const int mag = data[r * w.cols + c] & 0x7f;
-      if ((mag >= 1 && mag <= 7) || mag == 0x7f) out[c / w.block_cols] |= static_cast<uint8_t>(1u << (r % kFp8FlagRows));
+  fp8_flags_walk(a, [](const uint8_t* codes, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      const int mag = codes[i] & 0x7f;
+      if ((mag >= 1 && mag <= 7) || mag == 0x7f) return true;
     }
-  }
+    return false;
+  });
 }
 
 void transpose_f32(const TransposeArgs& a) {

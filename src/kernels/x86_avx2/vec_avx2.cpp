@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "kernels/fp8_flags_walk.h"
 #include "kernels/variants.h"
 #include "kernels/x86_avx2/avx2_convert.h"
 
@@ -122,31 +123,21 @@ void fp8_e4m3_to_f32(const uint8_t* src, float* dst, int64_t n) {
 // As the AVX-512 version: (|q| - 1) <= 6 unsigned (min(v, 6) == v) or |q| == 127; the ragged end
 // of a block goes through a zero-padded copy.
 void fp8_flags(const Fp8FlagsArgs& a) {
-  const WeightMatrix& w = *a.w;
-  const int64_t scale_cols = (w.cols + w.block_cols - 1) / w.block_cols;
   const __m256i low7 = _mm256_set1_epi8(0x7f), one = _mm256_set1_epi8(1), six = _mm256_set1_epi8(6);
   const auto hit = [&](__m256i bytes) {
     const __m256i mag = _mm256_and_si256(bytes, low7), m1 = _mm256_sub_epi8(mag, one);
     const __m256i sub = _mm256_cmpeq_epi8(_mm256_min_epu8(m1, six), m1);
-    return _mm256_movemask_epi8(_mm256_or_si256(sub, _mm256_cmpeq_epi8(mag, low7)));
+    return _mm256_movemask_epi8(_mm256_or_si256(sub, _mm256_cmpeq_epi8(mag, low7))) != 0;
   };
-  for (int64_t r = a.row_begin; r < a.row_end; ++r) {
-    const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.cols;
-    uint8_t* out = a.flags + (r / kFp8FlagRows) * scale_cols;
-    if (r % kFp8FlagRows == 0) std::fill_n(out, scale_cols, uint8_t{0});
-    for (int64_t b = 0; b < scale_cols; ++b) {
-      const int64_t c1 = std::min(w.cols, (b + 1) * w.block_cols);
-      bool found = false;
-      int64_t c = b * w.block_cols;
-      for (; c + 32 <= c1 && !found; c += 32) found = hit(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c))) != 0;
-      if (!found && c < c1) {
-        alignas(32) uint8_t buf[32] = {};  // zero codes are neither subnormal nor NaN
-        std::copy(row + c, row + c1, buf);
-        found = hit(_mm256_load_si256(reinterpret_cast<const __m256i*>(buf))) != 0;
-      }
-      if (found) out[b] |= static_cast<uint8_t>(1u << (r % kFp8FlagRows));
-    }
-  }
+  fp8_flags_walk(a, [&](const uint8_t* codes, int64_t n) {
+    int64_t c = 0;
+    for (; c + 32 <= n; c += 32)
+      if (hit(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + c)))) return true;
+    if (c == n) return false;
+    alignas(32) uint8_t buf[32] = {};  // zero codes are neither subnormal nor NaN
+    std::copy(codes + c, codes + n, buf);
+    return hit(_mm256_load_si256(reinterpret_cast<const __m256i*>(buf)));
+  });
 }
 
 }  // namespace radseek::kernels::avx2

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/fp8_flags_walk.h"
 #include "kernels/variants.h"
 #include "kernels/x86_avx512/avx512_convert.h"
 
@@ -115,28 +116,17 @@ void fp8_e4m3_to_f32(const uint8_t* src, float* dst, int64_t n) {
 }
 
 // One code's test is (|q| - 1) < 7 unsigned (subnormal) or |q| == 127 (NaN); a block stops at its
-// first hit, and real checkpoints have hits in a few blocks of 8 rows out of ten.
+// first hit, and real checkpoints have hits in a few blocks of 8 rows out of a hundred.
 void fp8_flags(const Fp8FlagsArgs& a) {
-  const WeightMatrix& w = *a.w;
-  const int64_t scale_cols = (w.cols + w.block_cols - 1) / w.block_cols;
   const __m512i low7 = _mm512_set1_epi8(0x7f), one = _mm512_set1_epi8(1), seven = _mm512_set1_epi8(7);
-  for (int64_t r = a.row_begin; r < a.row_end; ++r) {
-    const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.cols;
-    uint8_t* out = a.flags + (r / kFp8FlagRows) * scale_cols;
-    if (r % kFp8FlagRows == 0) std::fill_n(out, scale_cols, uint8_t{0});
-    for (int64_t b = 0; b < scale_cols; ++b) {
-      const int64_t c1 = std::min(w.cols, (b + 1) * w.block_cols);
-      for (int64_t c = b * w.block_cols; c < c1; c += 64) {
-        const __mmask64 lanes = c1 - c >= 64 ? ~__mmask64{0} : (uint64_t{1} << (c1 - c)) - 1u;
-        const __m512i mag = _mm512_and_si512(_mm512_maskz_loadu_epi8(lanes, row + c), low7);
-        const __mmask64 hit = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(mag, one), seven) | _mm512_cmpeq_epi8_mask(mag, low7);
-        if ((hit & lanes) != 0) {
-          out[b] |= static_cast<uint8_t>(1u << (r % kFp8FlagRows));
-          break;
-        }
-      }
+  fp8_flags_walk(a, [&](const uint8_t* codes, int64_t n) {
+    for (int64_t c = 0; c < n; c += 64) {
+      const __mmask64 lanes = n - c >= 64 ? ~__mmask64{0} : (uint64_t{1} << (n - c)) - 1u;
+      const __m512i mag = _mm512_and_si512(_mm512_maskz_loadu_epi8(lanes, codes + c), low7);  // dead lanes: 0
+      if ((_mm512_cmplt_epu8_mask(_mm512_sub_epi8(mag, one), seven) | _mm512_cmpeq_epi8_mask(mag, low7)) != 0) return true;
     }
-  }
+    return false;
+  });
 }
 
 }  // namespace radseek::kernels::avx512
