@@ -87,7 +87,8 @@ struct WeightMatrix {
   // FP8 only, optional: [ceil(rows/kFp8FlagRows), ceil(cols/block_cols)] bytes; bit r % 8 of byte
   // (r / 8, b) is set when row r holds a subnormal (|code| 1..7) or NaN (|code| 127) code in column
   // block b (KernelTable::fp8_flags). With them the AVX512_BF16 decode kernel skips its own per-byte
-  // test for those codes, a quarter of its instructions.
+  // test for those codes, a quarter of its instructions. They describe this matrix's rows as a whole:
+  // a view of some of its rows (data moved) must not carry them over.
   const uint8_t* fp8_flags = nullptr;
 };
 
