@@ -36,9 +36,6 @@ struct SeqRows {
 inline constexpr int64_t kAttnPassVectors = 64;
 // The decompressed form works on blocks of this many queries of one head (Scratch::att_p rows).
 inline constexpr int64_t kAttnQueryBlock = 32;
-// MoE steps of at most this many tokens run all their experts' products as two pool batches
-// (Model::experts_batched) instead of one product at a time.
-inline constexpr int64_t kMoeBatchMaxTokens = 8;
 inline constexpr int64_t kAttnMaxChunks = 32;
 inline constexpr int64_t kAttnMinChunk = 64;
 // A pass whose every cache layer holds at most this many bytes skips the chunks: one task per query
@@ -57,6 +54,10 @@ struct AttnPassSeq {
   int64_t L = 0, chunk = 0, chunks = 0;  // cache rows its last query sees, chunk rows, chunk count
   int64_t part0 = 0;              // its first partial-result slot (slot = part0 + chunk · rows·H + vector)
 };
+
+// MoE steps of at most this many tokens run all their experts' products as two pool batches
+// (Model::experts_batched) instead of one product at a time.
+inline constexpr int64_t kMoeBatchMaxTokens = 8;
 
 // Reusable activation buffers. They grow to the largest step seen and are then reused, so decode
 // steps allocate nothing.

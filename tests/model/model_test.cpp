@@ -3,6 +3,7 @@
 // recompute, sharded vs single file, FP8 vs the BF16 values it was quantised from).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "model/causal_lm.h"
 #include "model/checkpoint_gen.h"
 #include "model/manifest.h"
 
@@ -206,6 +208,43 @@ TEST(TinyModel, Fp8WeightsStayOneBytePerParameter) {
   EXPECT_EQ(w.layers[1].attn.q_b_proj->dtype, DType::kF8E4M3);
   EXPECT_EQ(w.layers[1].moe->experts[0].gate_proj.dtype, DType::kF8E4M3);
   EXPECT_EQ(w.layers[1].moe->gate.dtype, DType::kBF16);  // the router is not quantised
+}
+
+// Engine::load prepares the model: where the kernels read WeightMatrix::fp8_flags every FP8 matrix gets
+// the reference's flags, and the logits equal those of the same checkpoint loaded without them.
+TEST(TinyModel, PreparedFp8FlagsMatchTheReferenceAndChangeNoLogit) {
+  const std::string dir = make_checkpoint("tiny-v3", model::WeightFormat::kFP8);
+  auto e = load(dir, model::AttentionMode::kAuto);
+  ASSERT_TRUE(e);
+  if (!e->context().kernels->gemm_reads_fp8_flags) GTEST_SKIP() << "this CPU's gemm does not read fp8_flags";
+  const auto* m = dynamic_cast<const model::Model*>(&e->model());
+  ASSERT_TRUE(m);
+  std::vector<const kernels::WeightMatrix*> fp8;
+  for (const model::LayerWeights& l : m->weights().layers) {
+    for (const auto* w : {&l.attn.kv_a_proj_with_mqa, &l.attn.kv_b_proj, &l.attn.o_proj}) fp8.push_back(w);
+    if (l.attn.q_b_proj) fp8.push_back(&*l.attn.q_b_proj);
+    if (l.moe)
+      for (const model::MlpWeights& x : l.moe->experts) fp8.insert(fp8.end(), {&x.gate_proj, &x.up_proj, &x.down_proj});
+  }
+  int flagged = 0;
+  for (const kernels::WeightMatrix* w : fp8) {
+    ASSERT_EQ(w->dtype, DType::kF8E4M3);
+    ASSERT_NE(w->fp8_flags, nullptr) << w->rows << "x" << w->cols;
+    std::vector<uint8_t> want(static_cast<size_t>(kernels::fp8_flags_bytes(*w)));
+    kernels::reference_kernels().fp8_flags({.w = w, .row_begin = 0, .row_end = w->rows, .flags = want.data()});
+    EXPECT_TRUE(std::equal(want.begin(), want.end(), w->fp8_flags));
+    ++flagged;
+  }
+  EXPECT_GT(flagged, 10);
+  auto plain = model::load_causal_lm(dir);  // not prepared: the kernel tests every code itself
+  ASSERT_TRUE(plain.ok());
+  const auto ids = some_ids(6, 512);
+  const int64_t V = 512, T = 6;
+  engine::Session s(**plain, T);
+  std::vector<float> got(static_cast<size_t>(T * V));
+  ASSERT_TRUE((*plain)->forward(e->context(), {.tokens = ids, .cache = &s.cache(), .scratch = &s.scratch(),
+                                                .logits = got.data(), .rows = model::LogitsRows::kAll}).ok());
+  EXPECT_EQ(max_abs_diff(all_logits(*e, ids), got), 0.0);
 }
 
 // bench's matmul-rate probe multiplies CausalLM::representative_weight: a routed expert's matrix in

@@ -3,7 +3,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-
 #include <cmath>
 
 #include "kernels/fp8_flags_walk.h"

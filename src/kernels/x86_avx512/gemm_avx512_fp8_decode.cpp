@@ -20,8 +20,9 @@
 // the reference. Those three byte operations per row and step are a quarter of the loop; a matrix
 // that carries WeightMatrix::fp8_flags (made once at load) instead says which rows and blocks hold
 // either kind of code, and the loop drops them (one core, 2048 × 2048 rows from memory: 11.9-12.0 →
-// 12.7-13.1 GB/s; 13.3-13.7 with the prefetch below going to L2; a plain read 14.7-14.9). Activations of magnitude 2^(127 - kXExp) or more would overflow: gemm_bf16 keeps
-// those (and shapes whose scale blocks do not split into 64-column steps) on the FP32 path.
+// 12.7-13.1 GB/s; 13.3-13.7 with the prefetch below going to L2; a plain read 14.7-14.9).
+// Activations of magnitude 2^(127 - kXExp) or more would overflow: gemm_bf16 keeps those (and
+// shapes whose scale blocks do not split into 64-column steps) on the FP32 path.
 //
 // Legend: k reduction length (= w.cols), R weight rows per tile (streams sharing one packed x).
 #include <immintrin.h>
