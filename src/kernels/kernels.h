@@ -160,15 +160,23 @@ constexpr int64_t ggml_acts_bytes(int64_t m, int64_t k) {
   return q + m * (k / 32 * 4 + k / 16 * 4 + k / 32 * 4 + k / 32 * 4);
 }
 
-// Transposed product over a row range: y[c] += Σ_{i<rows} x[i] · W[row0 + i, c] for c < w.cols.
-// Weights are dequantised in registers (MLA's q_abs = W_UKᵀ · q_nope without a dequantised copy).
+// Transposed product over a row range, for m vectors: y[v·ldy + c] += Σ_{i<rows} x[v·ldx + i] ·
+// W[row0 + i, c] for v < m, c < w.cols. Weights are dequantised in registers (MLA's q_abs = W_UKᵀ ·
+// q_nope without a dequantised copy). m > 1 is for vectors that share the rows — the heads of one
+// query against a chunk of the MLA cache — so a kernel can read each row once for several of them.
 struct GemvTArgs {
-  const float* x = nullptr;  // [rows]
+  const float* x = nullptr;  // [m, ldx]: row v's first `rows` entries are used
   const WeightMatrix* w = nullptr;
   int64_t row0 = 0;
   int64_t rows = 0;
-  float* y = nullptr;  // [w.cols], accumulated into
+  float* y = nullptr;  // [m, ldy], the first w.cols of each row accumulated into
+  int64_t m = 1;
+  int64_t ldx = 0;  // 0: rows
+  int64_t ldy = 0;  // 0: w.cols
 };
+// The strides GemvTArgs means by ldx = 0 / ldy = 0.
+constexpr int64_t gemv_t_ldx(const GemvTArgs& a) { return a.ldx != 0 ? a.ldx : a.rows; }
+constexpr int64_t gemv_t_ldy(const GemvTArgs& a) { return a.ldy != 0 ? a.ldy : a.w->cols; }
 
 // Writes the bytes of WeightMatrix::fp8_flags that cover rows [row_begin, row_end) of an FP8 matrix
 // (row_begin a multiple of kFp8FlagRows, so ranges given to different threads share no byte).

@@ -138,11 +138,11 @@ void Model::absorbed_pass(const Context& ctx, const MlaWeights& w, int64_t vecto
     kernels::select_gemm(kt, rows)(kernels::GemmArgs{.x = s.att_q.data() + p->vec0 * R, .m = m, .ldx = R, .w = &rows,
                                                      .y = sc, .ldy = n, .n_begin = 0, .n_end = n,
                                                      .precision = kernels::ActPrecision::kF32});
+    // Causal: query row t sees cache rows below pos0 + t + 1.
+    const auto seen_by = [&](int64_t i) { return std::clamp<int64_t>(p->seq->pos0 + p->first_t + i / H + 1 - j0, 0, n); };
     for (int64_t i = 0; i < m; ++i) {
-      const int64_t slot = p->part0 + k * m + i;
+      const int64_t slot = p->part0 + k * m + i, seen = seen_by(i);
       float* stat = s.att_stat.data() + 2 * slot;
-      // Causal: query row t sees cache rows below pos0 + t + 1.
-      const int64_t seen = std::clamp<int64_t>(p->seq->pos0 + p->first_t + i / H + 1 - j0, 0, n);
       stat[0] = -std::numeric_limits<float>::infinity();
       stat[1] = 0.0f;
       if (seen == 0) continue;
@@ -150,11 +150,15 @@ void Model::absorbed_pass(const Context& ctx, const MlaWeights& w, int64_t vecto
       const float mx = *std::max_element(pr, pr + seen);
       float l = 0.0f;
       for (int64_t j = 0; j < seen; ++j) l += (pr[j] = std::exp(pr[j] - mx));
-      float* part = s.att_part.data() + slot * R;
-      std::fill(part, part + R, 0.0f);
-      kt.gemv_t(kernels::GemvTArgs{.x = pr, .w = &rows, .row0 = 0, .rows = seen, .y = part});
+      std::fill_n(s.att_part.data() + slot * R, R, 0.0f);
       stat[0] = mx;
       stat[1] = l;
+    }
+    // Σ p · row, the H heads of a query row together: they weigh the same rows, read once per 8 heads.
+    for (int64_t i = 0; i < m; i += H) {
+      if (seen_by(i) == 0) continue;
+      kt.gemv_t(kernels::GemvTArgs{.x = sc + i * n, .w = &rows, .row0 = 0, .rows = seen_by(i),
+                                   .y = s.att_part.data() + (p->part0 + k * m + i) * R, .m = H, .ldx = n, .ldy = R});
     }
   });
   // 3. Merge the chunks in order, then W_UV.

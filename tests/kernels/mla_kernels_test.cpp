@@ -111,6 +111,48 @@ TEST_P(MlaKernelTest, GemvTMatchesReference) {
   }
 }
 
+// m vectors over shared rows (the heads of a query against a chunk of the MLA cache): each vector's
+// y row must equal its own one-vector reference product; strides wider than the rows, a sentinel
+// after each y row, vector counts around the kernels' blocks of 8, and the cache's FP8 layout (a
+// scale per row: block_rows 1, block_cols = cols) besides 128 × 128 blocks.
+TEST_P(MlaKernelTest, GemvTSeveralVectorsMatchReference) {
+  std::mt19937 rng(43);
+  struct Case { int64_t rows, cols, row0, r, br, bc; };
+  const Case cases[] = {{64, 576, 0, 64, 1, 576}, {90, 576, 7, 50, 1, 576}, {256, 512, 128, 128, 128, 128},
+                        {40, 77, 3, 33, 16, 48}, {9, 5, 0, 9, 1, 5}};
+  for (DType d : {DType::kF32, DType::kBF16, DType::kF16, DType::kF8E4M3}) {
+    for (const Case& cs : cases) {
+      for (int64_t m : {2, 3, 8, 9, 16, 17}) {
+        SCOPED_TRACE(std::string(dtype_name(d)) + " rows=" + std::to_string(cs.rows) + " cols=" + std::to_string(cs.cols) +
+                     " r=" + std::to_string(cs.r) + " m=" + std::to_string(m));
+        const Mat mat = make_mat(d, cs.rows, cs.cols, cs.br, cs.bc, rng);
+        const int64_t ldx = cs.r + 3, ldy = cs.cols + 1;
+        std::normal_distribution<float> normal(0.0f, 1.0f);
+        std::vector<float> x(static_cast<size_t>(m * ldx)), y(static_cast<size_t>(m * ldy));
+        for (float& f : x) f = normal(rng);
+        for (float& f : y) f = normal(rng);
+        for (int64_t v = 0; v < m; ++v) y[v * ldy + cs.cols] = kSentinel;
+        std::vector<float> want = y;
+        table_.gemv_t(GemvTArgs{.x = x.data(), .w = &mat.w, .row0 = cs.row0, .rows = cs.r, .y = y.data(), .m = m,
+                                .ldx = ldx, .ldy = ldy});
+        for (int64_t v = 0; v < m; ++v)
+          reference_kernels().gemv_t(GemvTArgs{.x = x.data() + v * ldx, .w = &mat.w, .row0 = cs.row0, .rows = cs.r,
+                                               .y = want.data() + v * ldy});
+        std::vector<std::vector<float>> row_abs;
+        for (int64_t i = 0; i < cs.r; ++i) row_abs.push_back(dense_row_abs(mat.w, cs.row0 + i));
+        for (int64_t v = 0; v < m; ++v) {
+          for (int64_t c = 0; c < cs.cols; ++c) {
+            double bound = 1e-30 + kTol * std::fabs(want[v * ldy + c]);
+            for (int64_t i = 0; i < cs.r; ++i) bound += kTol * std::fabs(x[v * ldx + i]) * row_abs[i][c];
+            ASSERT_NEAR(y[v * ldy + c], want[v * ldy + c], bound) << "vector " << v << " column " << c;
+          }
+          EXPECT_EQ(y[v * ldy + cs.cols], kSentinel) << "vector " << v << " wrote past w.cols";
+        }
+      }
+    }
+  }
+}
+
 // A row range [n0, n1) written into a y only n1 − n0 wide via y_col_offset = n0 must equal the same
 // columns of a full-width reference product (m = 1 decode and m > 1 tile / panel paths).
 TEST_P(MlaKernelTest, GemmColumnOffsetMatchesReference) {

@@ -71,11 +71,19 @@ void gemm(const GemmArgs& a) {
 
 void gemv_t(const GemvTArgs& a) {
   const WeightMatrix& w = *a.w;
-  if (is_ggml(w)) return gemv_t_ggml(a);
-  for (int64_t c = 0; c < w.cols; ++c) {
-    float s = 0.0f;
-    for (int64_t i = 0; i < a.rows; ++i) s += a.x[i] * weight_value(w, a.row0 + i, c);
-    a.y[c] += s;
+  const int64_t ldx = gemv_t_ldx(a), ldy = gemv_t_ldy(a);
+  for (int64_t v = 0; v < a.m; ++v) {
+    const float* x = a.x + v * ldx;
+    float* y = a.y + v * ldy;
+    if (is_ggml(w)) {
+      gemv_t_ggml(GemvTArgs{.x = x, .w = &w, .row0 = a.row0, .rows = a.rows, .y = y});
+      continue;
+    }
+    for (int64_t c = 0; c < w.cols; ++c) {
+      float s = 0.0f;
+      for (int64_t i = 0; i < a.rows; ++i) s += x[i] * weight_value(w, a.row0 + i, c);
+      y[c] += s;
+    }
   }
 }
 

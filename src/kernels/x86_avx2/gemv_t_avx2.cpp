@@ -103,13 +103,18 @@ void gemv_t_typed(const GemvTArgs& a) {
 
 }  // namespace
 
+// Several vectors go one at a time: with 16 ymm registers a shared pass would hold few of them.
 void gemv_t(const GemvTArgs& a) {
-  switch (a.w->dtype) {
-    case DType::kF32: gemv_t_typed<DType::kF32>(a); break;
-    case DType::kBF16: gemv_t_typed<DType::kBF16>(a); break;
-    case DType::kF16: gemv_t_typed<DType::kF16>(a); break;
-    case DType::kF8E4M3: gemv_t_typed<DType::kF8E4M3>(a); break;
-    default: ref::gemv_t(a);  // integer formats: not on a hot path (quantize keeps kv_b_proj float)
+  const int64_t ldx = gemv_t_ldx(a), ldy = gemv_t_ldy(a);
+  for (int64_t v = 0; v < a.m; ++v) {
+    const GemvTArgs one{.x = a.x + v * ldx, .w = a.w, .row0 = a.row0, .rows = a.rows, .y = a.y + v * ldy};
+    switch (a.w->dtype) {
+      case DType::kF32: gemv_t_typed<DType::kF32>(one); break;
+      case DType::kBF16: gemv_t_typed<DType::kBF16>(one); break;
+      case DType::kF16: gemv_t_typed<DType::kF16>(one); break;
+      case DType::kF8E4M3: gemv_t_typed<DType::kF8E4M3>(one); break;
+      default: ref::gemv_t(one);  // integer formats: not on a hot path (quantize keeps kv_b_proj float)
+    }
   }
 }
 
