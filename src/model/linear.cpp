@@ -14,6 +14,9 @@ namespace {
 constexpr int64_t kMinParallelElems = 1 << 15;
 // Rows per task are a multiple of this so SIMD kernels see whole row groups.
 constexpr int64_t kRowQuantum = 16;
+// A large product gets about one task per this many weight bytes (at least 4 a thread): the threads
+// wait for the slowest at the end of a product, for up to one task.
+constexpr int64_t kTaskBytes = 1 << 20;
 
 // How a product's rows are split: `tasks` tasks of `chunk` rows (the last may be shorter).
 struct RowSplit {
@@ -23,7 +26,10 @@ struct RowSplit {
 RowSplit split_rows(const kernels::WeightMatrix& w, int threads) {
   const int64_t n = w.rows;
   int64_t tasks = 1;
-  if (threads > 1 && n * w.cols >= kMinParallelElems) tasks = std::min<int64_t>(threads * 4, (n + kRowQuantum - 1) / kRowQuantum);
+  if (threads > 1 && n * w.cols >= kMinParallelElems) {
+    const int64_t by_bytes = n * kernels::row_bytes(w) / kTaskBytes;
+    tasks = std::min<int64_t>(std::max<int64_t>(threads * 4, by_bytes), (n + kRowQuantum - 1) / kRowQuantum);
+  }
   int64_t chunk = (n + tasks - 1) / tasks;
   chunk = (chunk + kRowQuantum - 1) / kRowQuantum * kRowQuantum;
   return RowSplit{.chunk = chunk, .tasks = (n + chunk - 1) / chunk};
