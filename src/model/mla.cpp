@@ -1,6 +1,7 @@
 // Multi-head Latent Attention (spec §3.5). Legend: T new tokens at positions pos0..pos0+T-1,
 // L = pos0+T cached tokens, H heads, dn/dr/dv head dims, c = kv_lora_rank.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -43,18 +44,20 @@ void Model::attention(const Context& ctx, const LayerWeights& lw, int64_t layer,
   const int64_t T = s.tokens_in_step;
   const kernels::KernelTable& kt = *ctx.kernels;
   const float eps = static_cast<float>(c.rms_norm_eps);
-  // Queries q [T, H, dn+dr].
+  // Queries q [T, H, dn+dr] (through q_a [T, cq] with q-LoRA) and the compressed KV kv [T, c+dr] =
+  // [latent | rope key] (the cache keeps norm(latent) and rope(key)) read the same input: one pool
+  // call for both products, so a thread done with one takes rows of the other.
+  const int64_t cq = w.q_a_proj ? *c.q_lora_rank : 0;
+  const std::array<LinearArgs, 2> first{
+      w.q_a_proj ? LinearArgs{.x = s.a.data(), .m = T, .ldx = d, .w = &*w.q_a_proj, .y = s.qa.data(), .ldy = cq}
+                 : LinearArgs{.x = s.a.data(), .m = T, .ldx = d, .w = &*w.q_proj, .y = s.q.data(), .ldy = H * dq},
+      LinearArgs{.x = s.a.data(), .m = T, .ldx = d, .w = &w.kv_a_proj_with_mqa, .y = s.kv.data(), .ldy = C + dr}};
+  linear_batch(ctx, first, s.batch);
   if (w.q_a_proj) {
-    const int64_t cq = *c.q_lora_rank;
-    linear(ctx, LinearArgs{.x = s.a.data(), .m = T, .ldx = d, .w = &*w.q_a_proj, .y = s.qa.data(), .ldy = cq});
     for (int64_t t = 0; t < T; ++t)
       kt.rmsnorm_f32(s.qa.data() + t * cq, w.q_a_layernorm.w.data(), eps, s.qa.data() + t * cq, cq);
     linear(ctx, LinearArgs{.x = s.qa.data(), .m = T, .ldx = cq, .w = &*w.q_b_proj, .y = s.q.data(), .ldy = H * dq});
-  } else {
-    linear(ctx, LinearArgs{.x = s.a.data(), .m = T, .ldx = d, .w = &*w.q_proj, .y = s.q.data(), .ldy = H * dq});
   }
-  // Compressed KV kv [T, c+dr] = [latent | rope key]; the cache keeps norm(latent) and rope(key).
-  linear(ctx, LinearArgs{.x = s.a.data(), .m = T, .ldx = d, .w = &w.kv_a_proj_with_mqa, .y = s.kv.data(), .ldy = C + dr});
   s.absorbed.clear();
   int64_t r = 0;
   for (const SeqStep& q : seqs) {
