@@ -60,8 +60,9 @@ struct Panel {
 };
 
 // The next panel's weight rows, requested into L2 a few lines per block while the current panel is
-// multiplied. Why: packing gathers 4 bytes from each of 16 rows a row-length apart, which no hardware
-// prefetcher follows (perf, Q8 pp512 with the pages cached: vpgatherdd 12% of samples, 5-6% with this).
+// multiplied. Why: packing reads a block from each of 16 rows a row-length apart, which no hardware
+// prefetcher follows (perf, Q8 pp512 with the pages cached, when packing gathered: vpgatherdd 12% of
+// samples, 5-6% with this).
 struct Prefetch {
   const uint8_t* at = nullptr;
   const uint8_t* end = nullptr;
@@ -83,7 +84,57 @@ float f16(const uint8_t* p) {
   return _cvtsh_ss(h);
 }
 
-// Q8_0 rows j0 .. j0+rows-1 (rows ≤ kNR) into the panel; a gather per 4-column group and block.
+// The 32 bytes at row + r·rb (r < 16) as 8 vectors: out[g] holds dword g of every row, row r in lane
+// r. Loads and a dword transpose (24 shuffles) in place of 8 gathers, which took a third as long as
+// the products they feed (pp512, perf). Row pairs r, r+8 share a register, so one 8 × 8 transpose per
+// 256-bit half serves both halves of the panel.
+inline void transpose_rows32(const uint8_t* row, int64_t rb, __m512i (&out)[8]) {
+  __m512i z[8], a[8];
+  RADSEEK_UNROLL
+  for (int r = 0; r < 8; ++r)
+    z[r] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + r * rb))),
+                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + (r + 8) * rb)), 1);
+  RADSEEK_UNROLL
+  for (int r = 0; r < 8; r += 2) {
+    a[r] = _mm512_unpacklo_epi32(z[r], z[r + 1]);  // per 128-bit lane: r[0] r+1[0] r[1] r+1[1]
+    a[r + 1] = _mm512_unpackhi_epi32(z[r], z[r + 1]);
+  }
+  RADSEEK_UNROLL
+  for (int h = 0; h < 8; h += 4) {  // rows h .. h+3: b[e] holds their dword e of each 128-bit lane
+    z[h + 0] = _mm512_unpacklo_epi64(a[h], a[h + 2]);
+    z[h + 1] = _mm512_unpackhi_epi64(a[h], a[h + 2]);
+    z[h + 2] = _mm512_unpacklo_epi64(a[h + 1], a[h + 3]);
+    z[h + 3] = _mm512_unpackhi_epi64(a[h + 1], a[h + 3]);
+  }
+  // Lane q of each 256-bit half holds dwords 4q..4q+3: interleave rows 0-3 and 4-7 lane by lane.
+  const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  RADSEEK_UNROLL
+  for (int e = 0; e < 4; ++e) {
+    out[e] = _mm512_permutex2var_epi64(z[e], lo, z[4 + e]);
+    out[4 + e] = _mm512_permutex2var_epi64(z[e], hi, z[4 + e]);
+  }
+}
+
+// As transpose_rows32 for 16 bytes a row: out[g], g < 4.
+inline void transpose_rows16(const uint8_t* row, int64_t rb, __m512i (&out)[4]) {
+  __m512i z[4];
+  RADSEEK_UNROLL
+  for (int j = 0; j < 4; ++j) {  // lane L: row j + 4L
+    const auto ld = [&](int r) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + r * rb)); };
+    const __m256i lo = _mm256_inserti128_si256(_mm256_castsi128_si256(ld(j)), ld(j + 4), 1);
+    const __m256i hi = _mm256_inserti128_si256(_mm256_castsi128_si256(ld(j + 8)), ld(j + 12), 1);
+    z[j] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  }
+  const __m512i a0 = _mm512_unpacklo_epi32(z[0], z[1]), a1 = _mm512_unpackhi_epi32(z[0], z[1]);
+  const __m512i a2 = _mm512_unpacklo_epi32(z[2], z[3]), a3 = _mm512_unpackhi_epi32(z[2], z[3]);
+  out[0] = _mm512_unpacklo_epi64(a0, a2);
+  out[1] = _mm512_unpackhi_epi64(a0, a2);
+  out[2] = _mm512_unpacklo_epi64(a1, a3);
+  out[3] = _mm512_unpackhi_epi64(a1, a3);
+}
+
+// Q8_0 rows j0 .. j0+rows-1 (rows ≤ kNR) into the panel: a full panel by transpose_rows32, a partial
+// one (the end of a task's rows) by a masked gather per 4-column group and block.
 void pack_q8_0(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nblocks, Panel& p) {
   const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
   const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
@@ -91,13 +142,31 @@ void pack_q8_0(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nbloc
   const uint8_t* base = w + j0 * rb;
   for (int64_t b = 0; b < nblocks; ++b) {
     const uint8_t* blk = base + b * 34;
+    __m512i v[kGroups];
+    if (rows == kNR) transpose_rows32(blk + 2, rb, v);
+    RADSEEK_UNROLL
     for (int g = 0; g < kGroups; ++g) {
-      const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, blk + 2 + 4 * g, 1);
-      const __m512i u = _mm512_maskz_xor_epi32(live, v, _mm512_set1_epi32(static_cast<int>(0x80808080u)));
+      if (rows < kNR) v[g] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, blk + 2 + 4 * g, 1);
+      const __m512i u = _mm512_maskz_xor_epi32(live, v[g], _mm512_set1_epi32(static_cast<int>(0x80808080u)));
       _mm512_store_si512(p.codes + (b * kGroups + g) * 64, u);
     }
     for (int r = 0; r < kNR; ++r) p.scale[b * kNR + r] = r < rows ? f16(blk + r * rb) : 0.0f;
   }
+}
+
+// ggml's 12-byte Q4_K scale/min packing (q) as 8 scale bytes then 8 min bytes, as
+// ref::unpack_scale_min_k4 for j = 0..7: sc_j = q[j] & 63 and m_j = q[j+4] & 63 for j < 4; sc_j =
+// (q[j+4] & 15) | (q[j-4] >> 6) << 4 and m_j = (q[j+4] >> 4) | (q[j] >> 6) << 4 for j ≥ 4. Two byte
+// shuffles put each output's sources in its lane, three masks pick the bits. Reads 16 bytes (the
+// scales are followed by the super-block's nibbles).
+inline __m128i unpack_k4_scales(const uint8_t* packed) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
+  const __m128i a = _mm_shuffle_epi8(q, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+  const __m128i b = _mm_shuffle_epi8(q, _mm_setr_epi8(-128, -128, -128, -128, 0, 1, 2, 3, -128, -128, -128, -128, 4, 5, 6, 7));
+  const __m128i low = _mm_and_si128(a, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
+  const __m128i high = _mm_and_si128(_mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+  const __m128i top = _mm_and_si128(_mm_srli_epi16(b, 2), _mm_setr_epi8(0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48));
+  return _mm_or_si128(_mm_or_si128(low, high), top);
 }
 
 // Q4_K rows into the panel: per super-block piece c (32 bytes), low nibbles are sub-block 2c and high
@@ -110,25 +179,29 @@ void pack_q4_k(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nsupe
   const uint8_t* base = w + j0 * rb;
   for (int64_t s = 0; s < nsuper; ++s) {
     const uint8_t* sb = base + s * 144;
-    for (int c = 0; c < 4; ++c)
+    for (int c = 0; c < 4; ++c) {
+      __m512i v[kGroups];
+      if (rows == kNR) transpose_rows32(sb + 16 + 32 * c, rb, v);
+      RADSEEK_UNROLL
       for (int g = 0; g < kGroups; ++g) {
-        const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, sb + 16 + 32 * c + 4 * g, 1);
-        _mm512_store_si512(p.codes + ((8 * s + 2 * c) * kGroups + g) * 64, _mm512_and_si512(v, nib));
+        if (rows < kNR) v[g] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, sb + 16 + 32 * c + 4 * g, 1);
+        _mm512_store_si512(p.codes + ((8 * s + 2 * c) * kGroups + g) * 64, _mm512_and_si512(v[g], nib));
         _mm512_store_si512(p.codes + ((8 * s + 2 * c + 1) * kGroups + g) * 64,
-                           _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
+                           _mm512_and_si512(_mm512_srli_epi16(v[g], 4), nib));
       }
+    }
+    // Row r's 8 sub-block scales d·sc_j and mins dmin·m_j go to column r of [8][kNR] (scatters).
+    const __m256i col = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(kNR));
     for (int r = 0; r < kNR; ++r) {
-      uint8_t sc[8] = {}, mn[8] = {};
-      float d = 0.0f, dmin = 0.0f;
+      __m256 sc = _mm256_setzero_ps(), mn = _mm256_setzero_ps();
       if (r < rows) {
         const uint8_t* q = sb + r * rb;
-        d = f16(q), dmin = f16(q + 2);
-        for (int j = 0; j < 8; ++j) ref::unpack_scale_min_k4(j, q + 4, &sc[j], &mn[j]);
+        const __m128i u = unpack_k4_scales(q + 4);
+        sc = _mm256_mul_ps(_mm256_set1_ps(f16(q)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(u)));
+        mn = _mm256_mul_ps(_mm256_set1_ps(f16(q + 2)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(u, 8))));
       }
-      for (int j = 0; j < 8; ++j) {
-        p.scale[(8 * s + j) * kNR + r] = d * sc[j];
-        p.min[(8 * s + j) * kNR + r] = dmin * mn[j];
-      }
+      _mm256_i32scatter_ps(p.scale + 8 * s * kNR + r, col, sc, 4);
+      _mm256_i32scatter_ps(p.min + 8 * s * kNR + r, col, mn, 4);
     }
   }
 }
@@ -146,15 +219,21 @@ void pack_group_quant(const WeightMatrix& w, int64_t j0, int rows, Panel& p) {
   const uint8_t* base = static_cast<const uint8_t*>(w.data) + j0 * rb;
   for (int64_t b = 0; b < G; ++b) {
     if (q4) {
+      __m512i v[4];
+      if (rows == kNR) transpose_rows16(base + b * 16, rb, v);
+      RADSEEK_UNROLL
       for (int g = 0; g < 4; ++g) {
-        const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, base + b * 16 + 4 * g, 1);
-        _mm512_store_si512(p.codes + (b * kGroups + g) * 64, _mm512_and_si512(v, nib));
-        _mm512_store_si512(p.codes + (b * kGroups + 4 + g) * 64, _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
+        if (rows < kNR) v[g] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, base + b * 16 + 4 * g, 1);
+        _mm512_store_si512(p.codes + (b * kGroups + g) * 64, _mm512_and_si512(v[g], nib));
+        _mm512_store_si512(p.codes + (b * kGroups + 4 + g) * 64, _mm512_and_si512(_mm512_srli_epi16(v[g], 4), nib));
       }
     } else {
+      __m512i v[kGroups];
+      if (rows == kNR) transpose_rows32(base + b * 32, rb, v);
+      RADSEEK_UNROLL
       for (int g = 0; g < kGroups; ++g) {
-        const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, base + b * 32 + 4 * g, 1);
-        _mm512_store_si512(p.codes + (b * kGroups + g) * 64, _mm512_maskz_xor_epi32(live, v, flip));
+        if (rows < kNR) v[g] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, base + b * 32 + 4 * g, 1);
+        _mm512_store_si512(p.codes + (b * kGroups + g) * 64, _mm512_maskz_xor_epi32(live, v[g], flip));
       }
     }
     for (int r = 0; r < kNR; ++r) p.scale[b * kNR + r] = r < rows ? w.group_scale[(j0 + r) * G + b] : 0.0f;
