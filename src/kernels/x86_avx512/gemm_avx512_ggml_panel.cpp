@@ -40,6 +40,17 @@ constexpr int kGroups = 8;     // 4-column groups per 32-column block
 // of 5: Q8_0 834 → 757 µs with 8, Q4_K 844 → 954).
 template <int kOffset>
 constexpr int kMR = kOffset == 0 ? 4 : 8;
+// 4 activation codes read as one i32 in place: int8 storage may be read through this type.
+using UnalignedI32 = int32_t __attribute__((may_alias, aligned(1)));
+
+// acc + vpdpbusd(u8, the 4 signed bytes at s8x4 broadcast) with the broadcast as the instruction's
+// m32{1to16} operand, one fused uop; GCC emits a separate vpbroadcastd for the intrinsic, and with
+// 8 activation rows those broadcasts made a block's uops outnumber what the front end issues in the
+// time its 64 vpdpbusd take.
+inline __m512i dpbusd_bcast(__m512i acc, __m512i u8, const int8_t* s8x4) {
+  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(u8), "m"(*reinterpret_cast<const UnalignedI32*>(s8x4)));
+  return acc;
+}
 
 // One panel of kNR weight rows, all k columns, in 64-byte aligned storage (aligned vector loads).
 // Rows past n_end are zero codes with zero scales.
@@ -278,10 +289,8 @@ void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_
       const __m512i c = _mm512_load_si512(p.codes + (b * kGroups + g) * 64);
       RADSEEK_UNROLL
       for (int i = 0; i < MR; ++i) {
-        int32_t x4;
-        std::memcpy(&x4, xq[i] + b * 32 + 4 * g, 4);
         __m512i& d = kChains == 2 && g % 2 == 1 ? dot2[i] : dot[i];
-        d = _mm512_dpbusd_epi32(d, c, _mm512_set1_epi32(x4));
+        d = dpbusd_bcast(d, c, xq[i] + b * 32 + 4 * g);
       }
     }
     if constexpr (kChains == 2) {
