@@ -35,11 +35,10 @@ namespace {
 
 constexpr int kNR = 16;        // weight rows per panel: one zmm of i32 sums
 constexpr int kGroups = 8;     // 4-column groups per 32-column block
-// Activation rows sharing one load of a panel block: 8 for the offset formats (Q8_0, Q8, Q4), 4 for
-// Q4_K, whose per-row min term needs more registers (one 1408 × 2048 product, m = 48, one thread, best
-// of 5: Q8_0 834 → 757 µs with 8, Q4_K 844 → 954).
-template <int kOffset>
-constexpr int kMR = kOffset == 0 ? 4 : 8;
+// Activation rows sharing one load of a panel block (one 1408 × 2048 product, m = 48, one thread,
+// best of 5: Q8_0 834 → 757 µs with 8 rather than 4; Q4_K 844 → 954 until the broadcasts were folded
+// into vpdpbusd, which freed their registers, then 792 → 727).
+constexpr int kMR = 8;
 // 4 activation codes read as one i32 in place: int8 storage may be read through this type.
 using UnalignedI32 = int32_t __attribute__((may_alias, aligned(1)));
 
@@ -319,22 +318,21 @@ template <int kOffset>
 void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, int64_t j0, int rows, Prefetch& pf) {
   const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
   const int64_t nblocks = a.w->cols / 32;
-  constexpr int MR = kMR<kOffset>;
-  float* y[MR];
+  float* y[kMR];
   int64_t i0 = 0;
-  for (; i0 + MR <= a.m; i0 += MR) {
-    for (int i = 0; i < MR; ++i) y[i] = a.y + (i0 + i) * a.ldy + j0 - a.y_col_offset;
-    panel_rows<kOffset, MR>(p, ac, nblocks, i0, y, live, pf);
+  for (; i0 + kMR <= a.m; i0 += kMR) {
+    for (int i = 0; i < kMR; ++i) y[i] = a.y + (i0 + i) * a.ldy + j0 - a.y_col_offset;
+    panel_rows<kOffset, kMR>(p, ac, nblocks, i0, y, live, pf);
   }
-  // The last m mod MR rows in one pass: a pass costs about the same for 1 row as for MR (its
+  // The last m mod kMR rows in one pass: a pass costs about the same for 1 row as for kMR (its
   // dependent vpdpbusd chains, one per row, bound it), so each row alone had cost a whole pass.
   const int tail = static_cast<int>(a.m - i0);
   for (int i = 0; i < tail; ++i) y[i] = a.y + (i0 + i) * a.ldy + j0 - a.y_col_offset;
   switch (tail) {
-    case 7: if constexpr (MR > 7) panel_rows<kOffset, 7>(p, ac, nblocks, i0, y, live, pf); break;
-    case 6: if constexpr (MR > 6) panel_rows<kOffset, 6>(p, ac, nblocks, i0, y, live, pf); break;
-    case 5: if constexpr (MR > 5) panel_rows<kOffset, 5>(p, ac, nblocks, i0, y, live, pf); break;
-    case 4: if constexpr (MR > 4) panel_rows<kOffset, 4>(p, ac, nblocks, i0, y, live, pf); break;
+    case 7: panel_rows<kOffset, 7>(p, ac, nblocks, i0, y, live, pf); break;
+    case 6: panel_rows<kOffset, 6>(p, ac, nblocks, i0, y, live, pf); break;
+    case 5: panel_rows<kOffset, 5>(p, ac, nblocks, i0, y, live, pf); break;
+    case 4: panel_rows<kOffset, 4>(p, ac, nblocks, i0, y, live, pf); break;
     case 3: panel_rows<kOffset, 3>(p, ac, nblocks, i0, y, live, pf); break;
     case 2: panel_rows<kOffset, 2>(p, ac, nblocks, i0, y, live, pf); break;
     case 1: panel_rows<kOffset, 1>(p, ac, nblocks, i0, y, live, pf); break;
