@@ -79,7 +79,7 @@ void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const 
   grow(s.expert_tokens, T * k);
   grow(s.expert_w, T * k);
   grow(s.expert_offset, c.n_routed_experts + 1);
-  const int64_t ex_rows = std::max(T, std::min(T, kMoeBatchMaxTokens) * k);
+  const int64_t ex_rows = T <= kMoeBatchMaxTokens ? T * k : T;  // experts_batched: a row per (token, expert)
   grow(s.ex_x, ex_rows * d);
   grow(s.ex_gate, ex_rows * c.moe_intermediate_size);
   grow(s.ex_up, ex_rows * c.moe_intermediate_size);
