@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/gemv_t_walk.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ref_kernels.h"
 #include "kernels/variants.h"
@@ -107,26 +108,14 @@ void gemv_t_typed(const GemvTArgs& a) {
 constexpr int kMultiVecs = 4;
 constexpr int kMultiCols = 2 * kLanes;
 
-struct MultiChunk {
-  const GemvTArgs* a;
-  const uint8_t* w;  // row 0 of the matrix
-  int64_t row_bytes;
-  const float* x;    // [V, ldx] the block's first vector
-  int64_t ldx;
-  float* y;          // [V, ldy]
-  int64_t ldy;
-  int64_t c0;
-  int64_t width;     // columns in the chunk, ≤ 16
-  int64_t block_col;  // FP8: the scale column of the chunk
-  int64_t scale_cols;
-};
-
-// Columns [c0, c0 + width) of V vectors over the whole row range; kTail: width < 16, weights read
-// through a zeroed copy (AVX2 has no byte masks).
+// One chunk of V vectors over the whole row range; kTail: width < 16, weights read through a zeroed
+// copy (AVX2 has no byte masks).
 template <DType D, int V, bool kTail>
-void multi_chunk(const MultiChunk& ch) {
-  const GemvTArgs& a = *ch.a;
+void multi_chunk(const GemvTArgs& a, const GemvTChunk& ch) {
   const WeightMatrix& w = *a.w;
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t rbytes = row_bytes(w), ldx = gemv_t_ldx(a), ldy = gemv_t_ldy(a);
+  const int64_t scale_cols = (w.cols + w.block_cols - 1) / w.block_cols;
   __m256 acc[V][2];
   RADSEEK_UNROLL
   for (int v = 0; v < V; ++v) acc[v][0] = acc[v][1] = _mm256_setzero_ps();
@@ -137,16 +126,16 @@ void multi_chunk(const MultiChunk& ch) {
     if constexpr (D == DType::kF8E4M3) {
       const int64_t rb = (a.row0 + i) / w.block_rows;
       i_end = std::min(a.rows, (rb + 1) * w.block_rows - a.row0);
-      s = _mm256_set1_ps(w.block_scale[rb * ch.scale_cols + ch.block_col] * kFp8Unscale);
+      s = _mm256_set1_ps(w.block_scale[rb * scale_cols + ch.block_col] * kFp8Unscale);
     }
     for (; i < i_end; ++i) {
-      const uint8_t* p = ch.w + (a.row0 + i) * ch.row_bytes + ch.c0 * elem_bytes<D>();
+      const uint8_t* p = base + (a.row0 + i) * rbytes + ch.c0 * elem_bytes<D>();
       if (kTail) std::memcpy(buf, p, static_cast<size_t>(ch.width * elem_bytes<D>())), p = buf;
       __m256 w0 = load_w<D>(p), w1 = load_w<D>(p + kLanes * elem_bytes<D>());
       if constexpr (D == DType::kF8E4M3) w0 = _mm256_mul_ps(w0, s), w1 = _mm256_mul_ps(w1, s);
       RADSEEK_UNROLL
       for (int v = 0; v < V; ++v) {
-        const __m256 xv = _mm256_broadcast_ss(ch.x + v * ch.ldx + i);
+        const __m256 xv = _mm256_broadcast_ss(ch.x + v * ldx + i);
         acc[v][0] = _mm256_fmadd_ps(xv, w0, acc[v][0]);
         acc[v][1] = _mm256_fmadd_ps(xv, w1, acc[v][1]);
       }
@@ -156,7 +145,7 @@ void multi_chunk(const MultiChunk& ch) {
   for (int v = 0; v < V; ++v) {
     RADSEEK_UNROLL
     for (int q = 0; q < 2; ++q) {
-      float* y = ch.y + v * ch.ldy + ch.c0 + q * kLanes;
+      float* y = ch.y + v * ldy + ch.c0 + q * kLanes;
       const int64_t left = std::clamp<int64_t>(ch.width - q * kLanes, 0, kLanes);
       if (!kTail) {
         _mm256_storeu_ps(y, _mm256_add_ps(_mm256_loadu_ps(y), acc[v][q]));
@@ -168,38 +157,12 @@ void multi_chunk(const MultiChunk& ch) {
   }
 }
 
-template <DType D, int V>
-void multi_block(MultiChunk ch) {
-  const WeightMatrix& w = *ch.a->w;
-  const int64_t seg = D == DType::kF8E4M3 ? w.block_cols : w.cols;
-  for (int64_t s0 = 0; s0 < w.cols; s0 += seg) {
-    const int64_t s1 = std::min(w.cols, s0 + seg);
-    ch.block_col = s0 / w.block_cols;
-    for (int64_t c0 = s0; c0 < s1; c0 += kMultiCols) {
-      ch.c0 = c0;
-      ch.width = std::min<int64_t>(kMultiCols, s1 - c0);
-      if (ch.width == kMultiCols) multi_chunk<D, V, false>(ch);
-      else multi_chunk<D, V, true>(ch);
-    }
-  }
-}
-
 template <DType D>
 void gemv_t_multi(const GemvTArgs& a) {
-  const WeightMatrix& w = *a.w;
-  MultiChunk ch{.a = &a, .w = static_cast<const uint8_t*>(w.data), .row_bytes = row_bytes(w), .x = a.x,
-                .ldx = gemv_t_ldx(a), .y = a.y, .ldy = gemv_t_ldy(a), .c0 = 0, .width = 0, .block_col = 0,
-                .scale_cols = (w.cols + w.block_cols - 1) / w.block_cols};
-  for (int64_t v0 = 0; v0 < a.m; v0 += kMultiVecs) {
-    ch.x = a.x + v0 * ch.ldx;
-    ch.y = a.y + v0 * ch.ldy;
-    switch (std::min<int64_t>(kMultiVecs, a.m - v0)) {
-      case 1: multi_block<D, 1>(ch); break;  // as the others round: a vector's sums do not depend on m
-      case 2: multi_block<D, 2>(ch); break;
-      case 3: multi_block<D, 3>(ch); break;
-      default: multi_block<D, 4>(ch); break;
-    }
-  }
+  gemv_t_walk<kMultiVecs, kMultiCols>(a, [&]<int V>(const GemvTChunk& ch) {
+    if (ch.width == kMultiCols) multi_chunk<D, V, false>(a, ch);
+    else multi_chunk<D, V, true>(a, ch);
+  });
 }
 
 template <DType D>

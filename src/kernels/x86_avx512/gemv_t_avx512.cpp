@@ -12,6 +12,7 @@
 
 #include <algorithm>
 
+#include "kernels/gemv_t_walk.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ref_kernels.h"
 #include "kernels/variants.h"
@@ -104,25 +105,16 @@ void gemv_t_typed(const GemvTArgs& a) {
 constexpr int kMultiVecs = 8;   // vectors sharing a row's loads
 constexpr int kMultiCols = 32;  // columns per pass: 2 accumulators per vector
 
-// Columns [c0, c0 + 32) ∩ [c0, c1) of up to 8 vectors over the whole row range.
-struct MultiChunk {
-  const GemvTArgs* a;
-  const uint8_t* w;  // row 0 of the matrix
-  int64_t row_bytes;
-  const float* x;    // [V, ldx] the block's first vector
-  int64_t ldx;
-  float* y;          // [V, ldy]
-  int64_t ldy;
-  int64_t c0;
-  __mmask16 mask[2];
-  int64_t block_col;  // FP8: the scale column of the chunk
-  int64_t scale_cols;
-};
-
+// One chunk (≤ 32 columns) of V vectors over the whole row range.
 template <DType D, int V>
-void multi_chunk(const MultiChunk& ch) {
-  const GemvTArgs& a = *ch.a;
+void multi_chunk(const GemvTArgs& a, const GemvTChunk& ch) {
   const WeightMatrix& w = *a.w;
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t rbytes = row_bytes(w), ldx = gemv_t_ldx(a), ldy = gemv_t_ldy(a);
+  const int64_t scale_cols = (w.cols + w.block_cols - 1) / w.block_cols;
+  __mmask16 mask[2];
+  RADSEEK_UNROLL
+  for (int q = 0; q < 2; ++q) mask[q] = static_cast<__mmask16>((1u << std::clamp<int64_t>(ch.width - q * kLanes, 0, kLanes)) - 1u);
   __m512 acc[V][2];
   RADSEEK_UNROLL
   for (int v = 0; v < V; ++v) acc[v][0] = acc[v][1] = _mm512_setzero_ps();
@@ -132,15 +124,15 @@ void multi_chunk(const MultiChunk& ch) {
     if constexpr (D == DType::kF8E4M3) {
       const int64_t rb = (a.row0 + i) / w.block_rows;
       i_end = std::min(a.rows, (rb + 1) * w.block_rows - a.row0);
-      s = _mm512_set1_ps(w.block_scale[rb * ch.scale_cols + ch.block_col] * kFp8Unscale);
+      s = _mm512_set1_ps(w.block_scale[rb * scale_cols + ch.block_col] * kFp8Unscale);
     }
     for (; i < i_end; ++i) {
-      const uint8_t* row = ch.w + (a.row0 + i) * ch.row_bytes;
-      __m512 w0 = load_w<D>(row, ch.c0, ch.mask[0]), w1 = load_w<D>(row, ch.c0 + kLanes, ch.mask[1]);
+      const uint8_t* row = base + (a.row0 + i) * rbytes;
+      __m512 w0 = load_w<D>(row, ch.c0, mask[0]), w1 = load_w<D>(row, ch.c0 + kLanes, mask[1]);
       if constexpr (D == DType::kF8E4M3) w0 = _mm512_mul_ps(w0, s), w1 = _mm512_mul_ps(w1, s);
       RADSEEK_UNROLL
       for (int v = 0; v < V; ++v) {
-        const __m512 xv = _mm512_set1_ps(ch.x[v * ch.ldx + i]);
+        const __m512 xv = _mm512_set1_ps(ch.x[v * ldx + i]);
         acc[v][0] = _mm512_fmadd_ps(xv, w0, acc[v][0]);
         acc[v][1] = _mm512_fmadd_ps(xv, w1, acc[v][1]);
       }
@@ -150,51 +142,15 @@ void multi_chunk(const MultiChunk& ch) {
   for (int v = 0; v < V; ++v) {
     RADSEEK_UNROLL
     for (int q = 0; q < 2; ++q) {
-      float* y = ch.y + v * ch.ldy + ch.c0 + q * kLanes;
-      _mm512_mask_storeu_ps(y, ch.mask[q], _mm512_add_ps(_mm512_maskz_loadu_ps(ch.mask[q], y), acc[v][q]));
-    }
-  }
-}
-
-template <DType D, int V>
-void multi_block(MultiChunk ch) {
-  const WeightMatrix& w = *ch.a->w;
-  const int64_t seg = D == DType::kF8E4M3 ? w.block_cols : w.cols;
-  for (int64_t s0 = 0; s0 < w.cols; s0 += seg) {
-    const int64_t s1 = std::min(w.cols, s0 + seg);
-    ch.block_col = s0 / w.block_cols;
-    for (int64_t c0 = s0; c0 < s1; c0 += kMultiCols) {
-      ch.c0 = c0;
-      RADSEEK_UNROLL
-      for (int q = 0; q < 2; ++q) {
-        const int64_t left = std::clamp<int64_t>(s1 - c0 - q * kLanes, 0, kLanes);
-        ch.mask[q] = static_cast<__mmask16>((1u << left) - 1u);
-      }
-      multi_chunk<D, V>(ch);
+      float* y = ch.y + v * ldy + ch.c0 + q * kLanes;
+      _mm512_mask_storeu_ps(y, mask[q], _mm512_add_ps(_mm512_maskz_loadu_ps(mask[q], y), acc[v][q]));
     }
   }
 }
 
 template <DType D>
 void gemv_t_multi(const GemvTArgs& a) {
-  const WeightMatrix& w = *a.w;
-  MultiChunk ch{.a = &a, .w = static_cast<const uint8_t*>(w.data), .row_bytes = row_bytes(w), .x = a.x,
-                .ldx = gemv_t_ldx(a), .y = a.y, .ldy = gemv_t_ldy(a), .c0 = 0, .mask = {}, .block_col = 0,
-                .scale_cols = (w.cols + w.block_cols - 1) / w.block_cols};
-  for (int64_t v0 = 0; v0 < a.m; v0 += kMultiVecs) {
-    ch.x = a.x + v0 * ch.ldx;
-    ch.y = a.y + v0 * ch.ldy;
-    switch (std::min<int64_t>(kMultiVecs, a.m - v0)) {
-      case 1: multi_block<D, 1>(ch); break;  // as the others round: a vector's sums do not depend on m
-      case 2: multi_block<D, 2>(ch); break;
-      case 3: multi_block<D, 3>(ch); break;
-      case 4: multi_block<D, 4>(ch); break;
-      case 5: multi_block<D, 5>(ch); break;
-      case 6: multi_block<D, 6>(ch); break;
-      case 7: multi_block<D, 7>(ch); break;
-      default: multi_block<D, 8>(ch); break;
-    }
-  }
+  gemv_t_walk<kMultiVecs, kMultiCols>(a, [&]<int V>(const GemvTChunk& ch) { multi_chunk<D, V>(a, ch); });
 }
 
 template <DType D>
