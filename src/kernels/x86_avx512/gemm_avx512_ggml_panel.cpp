@@ -26,7 +26,6 @@
 #include "kernels/kernels.h"
 #include "kernels/prefetch.h"
 #include "kernels/ref/ggml_gemm.h"
-#include "kernels/ref/ggml_quants.h"
 #include "kernels/variants.h"
 #include "kernels/x86_avx512/avx512_convert.h"
 
