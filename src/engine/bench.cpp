@@ -106,7 +106,7 @@ double median(std::vector<double> v) {
 Expected<BenchResult> run_bench(const Engine& e, const BenchParams& p) {
   BenchResult r;
   const auto& cfg = e.model().config();
-  const auto tb = e.model().weight_bytes();
+  const auto tb = e.model().weight_bytes(e.context().precision);
   r.weight_bytes_per_token = tb.per_token;
   r.weight_bytes_total = tb.total_weights;
   r.flops_per_token = 2.0 * static_cast<double>(model::count_params(cfg).active_per_token - cfg.hidden_size * cfg.vocab_size);

@@ -247,6 +247,7 @@ Expected<TensorInfo> tensor_view(const GgufTensorInfo& g, const std::string& pat
     case GgmlType::kBF16: t.dtype = DType::kBF16; return t;
     case GgmlType::kQ8_0:
     case GgmlType::kQ4_0:
+    case GgmlType::kQ5_0:
     case GgmlType::kQ4_K:
     case GgmlType::kQ5_K:
     case GgmlType::kQ6_K:
@@ -255,7 +256,7 @@ Expected<TensorInfo> tensor_view(const GgufTensorInfo& g, const std::string& pat
       return t;
     default:
       return make_error(ErrorCode::kUnsupported, path + ": tensor '" + g.name + "' has ggml type " + ggml_type_name(g.type) +
-                                                     ", which radseek does not read (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
+                                                     ", which radseek does not read (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)");
   }
 }
 

@@ -60,8 +60,8 @@ class CausalLM {
   // (Model: WeightMatrix::fp8_flags where the kernels read them).
   virtual void prepare(const Context&) {}
   virtual Status forward_batch(const Context& ctx, const BatchArgs& args) const = 0;
-  // Weight bytes one decoded token reads, and all weights (bench, info).
-  virtual TokenBytes weight_bytes() const = 0;
+  // Weight bytes one decoded token reads at activation precision `p`, and all weights (bench, info).
+  virtual TokenBytes weight_bytes(kernels::ActPrecision p) const = 0;
   // A matrix of the kind a prompt spends most of its products on, in the checkpoint's own format (a
   // routed expert's gate_proj, else an MLP's): what bench's matmul-rate probe multiplies.
   virtual const kernels::WeightMatrix& representative_weight() const = 0;

@@ -135,7 +135,7 @@ void DenseModel::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) c
   s.threads = std::max<int64_t>(s.threads, threads);
 }
 
-TokenBytes DenseModel::weight_bytes() const {
+TokenBytes DenseModel::weight_bytes(kernels::ActPrecision) const {
   const auto bytes = weight_matrix_bytes;  // scales included, as for the DeepSeek models
   TokenBytes t;
   t.per_token = bytes(weights_.lm_head) + bytes(weights_.embed_tokens) / std::max<int64_t>(1, weights_.embed_tokens.rows);

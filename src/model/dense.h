@@ -42,7 +42,7 @@ class DenseModel : public CausalLM {
   const DenseWeights& weights() const { return weights_; }
   KvCache make_cache(int64_t capacity) const override;
   Status forward_batch(const Context& ctx, const BatchArgs& args) const override;
-  TokenBytes weight_bytes() const override;
+  TokenBytes weight_bytes(kernels::ActPrecision p) const override;
   const kernels::WeightMatrix& representative_weight() const override { return weights_.layers.front().mlp.gate_proj; }
 
  private:

@@ -126,7 +126,7 @@ void Model::prepare(const Context& ctx) {
   for (size_t i = 0; i < fp8.size(); ++i) fp8[i]->fp8_flags = fp8_flags_.data() + offset[i];
 }
 
-TokenBytes Model::weight_bytes() const { return weight_bytes_per_token(weights_, cfg_); }
+TokenBytes Model::weight_bytes(kernels::ActPrecision p) const { return weight_bytes_per_token(weights_, cfg_, p); }
 
 const kernels::WeightMatrix& Model::representative_weight() const {
   const LayerWeights& last = weights_.layers.back();  // past first_k_dense_replace when there are MoE layers

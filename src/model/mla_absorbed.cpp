@@ -35,6 +35,12 @@ std::pair<const AttnPassSeq*, int64_t> chunk_task(const std::vector<AttnPassSeq>
   return {&seqs.back(), 0};
 }
 
+// A split GGUF file's attn_k_b / attn_v_b as stored, where decode reads them: at kBF16 precision (int8
+// activations, as llama.cpp multiplies them); FP32 activations read the exact f32 copy in kv_b_proj.
+const kernels::WeightMatrix* stored_kv_b(const Context& ctx, const std::optional<kernels::WeightMatrix>& w) {
+  return w && ctx.precision == kernels::ActPrecision::kBF16 ? &*w : nullptr;
+}
+
 }  // namespace
 
 // Query vector v of the pass as [W_UKᵀ·q_nope | q_pe] · softmax scale → s.att_q row v [c+dr].
@@ -47,8 +53,14 @@ void Model::absorbed_query(const Context& ctx, const MlaWeights& w, int64_t v, S
   const int64_t t = p.first_t + (v - p.vec0) / H, h = v % H;
   const float* qr = s.q.data() + (p.seq->row0 + t) * H * dq + h * dq;  // [dn+dr]
   float* qa = s.att_q.data() + v * R;
-  std::fill(qa, qa + C, 0.0f);
-  kt.gemv_t(kernels::GemvTArgs{.x = qr, .w = &w.kv_b_proj, .row0 = h * (dn + dv), .rows = dn, .y = qa});
+  if (const kernels::WeightMatrix* kb = stored_kv_b(ctx, w.k_b_proj)) {  // rows h·c .. h·c + c of [H·c, dn]
+    kernels::select_gemm(kt, *kb)(kernels::GemmArgs{.x = qr, .m = 1, .ldx = dn, .w = kb, .y = qa, .ldy = C,
+                                                    .n_begin = h * C, .n_end = (h + 1) * C,
+                                                    .precision = ctx.precision, .y_col_offset = h * C});
+  } else {
+    std::fill(qa, qa + C, 0.0f);
+    kt.gemv_t(kernels::GemvTArgs{.x = qr, .w = &w.kv_b_proj, .row0 = h * (dn + dv), .rows = dn, .y = qa});
+  }
   std::copy(qr + dn, qr + dq, qa + C);
   const float scale = static_cast<float>(rope_.softmax_scale);
   for (int64_t i = 0; i < R; ++i) qa[i] *= scale;
@@ -60,10 +72,16 @@ void Model::value_up(const Context& ctx, const MlaWeights& w, const AttnPassSeq&
   const auto& c = cfg_;
   const int64_t H = c.num_attention_heads, C = c.kv_lora_rank, dn = c.qk_nope_head_dim, dv = c.v_head_dim;
   const int64_t t = p.first_t + (v - p.vec0) / H, h = v % H;
+  float* out = s.attn_o.data() + (p.seq->row0 + t) * H * dv + h * dv;
+  if (const kernels::WeightMatrix* vb = stored_kv_b(ctx, w.v_b_proj)) {  // rows h·dv .. h·dv + dv of [H·dv, c]
+    kernels::select_gemm(*ctx.kernels, *vb)(kernels::GemmArgs{.x = o_lat, .m = 1, .ldx = C, .w = vb, .y = out, .ldy = dv,
+                                                              .n_begin = h * dv, .n_end = (h + 1) * dv,
+                                                              .precision = ctx.precision, .y_col_offset = h * dv});
+    return;
+  }
   const WeightMatrix& uv = w.kv_b_proj;
   const int64_t uv0 = h * (dn + dv) + dn;  // first W_UV row of the head (after its W_UK rows)
-  float* out = s.attn_o.data() + (p.seq->row0 + t) * H * dv + h * dv;
-  // FP32 activations: the absorbed form must agree with the naive one (model tests).
+  // FP32 activations on float weights: the absorbed form must agree with the naive one (model tests).
   kernels::select_gemm(*ctx.kernels, uv)(kernels::GemmArgs{.x = o_lat, .m = 1, .ldx = C, .w = &uv, .y = out, .ldy = dv,
                                                            .n_begin = uv0, .n_end = uv0 + dv,
                                                            .precision = kernels::ActPrecision::kF32, .y_col_offset = uv0});

@@ -128,7 +128,7 @@ class Model : public CausalLM {
   void prepare(const Context& ctx) override;
   // Runs the tokens through every layer, appending them to the cache.
   Status forward_batch(const Context& ctx, const BatchArgs& args) const override;
-  TokenBytes weight_bytes() const override;
+  TokenBytes weight_bytes(kernels::ActPrecision p) const override;
   const kernels::WeightMatrix& representative_weight() const override;
   // MTP module (depth 1); has_mtp() false when the checkpoint carries none.
   bool has_mtp() const { return !weights_.mtp.empty(); }

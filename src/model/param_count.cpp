@@ -103,8 +103,11 @@ namespace {
 
 int64_t bytes(const MlpWeights& m) { return bytes(m.gate_proj) + bytes(m.up_proj) + bytes(m.down_proj); }
 
-int64_t bytes(const MlaWeights& a) {
-  int64_t b = bytes(a.kv_a_proj_with_mqa) + bytes(a.kv_b_proj) + bytes(a.o_proj);
+// What decode reads of one layer's attention: a split GGUF kv_b as stored at kBF16 (mla_absorbed.cpp).
+int64_t bytes(const MlaWeights& a, kernels::ActPrecision p) {
+  const bool stored = a.k_b_proj && p == kernels::ActPrecision::kBF16;
+  int64_t b = bytes(a.kv_a_proj_with_mqa) + bytes(a.o_proj);
+  b += stored ? bytes(*a.k_b_proj) + bytes(*a.v_b_proj) : bytes(a.kv_b_proj);
   if (a.q_a_proj) b += bytes(*a.q_a_proj) + bytes(*a.q_b_proj);
   if (a.q_proj) b += bytes(*a.q_proj);
   return b;
@@ -112,15 +115,17 @@ int64_t bytes(const MlaWeights& a) {
 
 }  // namespace
 
-TokenBytes weight_bytes_per_token(const ModelWeights& w, const format::ModelConfig& c) {
+TokenBytes weight_bytes_per_token(const ModelWeights& w, const format::ModelConfig& c, kernels::ActPrecision p) {
   TokenBytes t;
   const int64_t row = bytes(w.embed_tokens) / std::max<int64_t>(w.embed_tokens.rows, 1);
   t.per_token = row + bytes(w.lm_head);
   t.total_weights = bytes(w.embed_tokens) + (w.lm_head.data == w.embed_tokens.data ? 0 : bytes(w.lm_head));
   for (const LayerWeights& l : w.layers) {
-    const int64_t attn = bytes(l.attn);
+    const int64_t attn = bytes(l.attn, p);
     t.per_token += attn;
-    t.total_weights += attn;
+    // Resident: the f32 kv_b copy (prefill, FP32 decode) and the stored split tensors both.
+    t.total_weights += bytes(l.attn, kernels::ActPrecision::kF32);
+    if (l.attn.k_b_proj) t.total_weights += bytes(*l.attn.k_b_proj) + bytes(*l.attn.v_b_proj);
     if (l.mlp) {
       t.per_token += bytes(*l.mlp);
       t.total_weights += bytes(*l.mlp);

@@ -41,12 +41,13 @@ namespace radseek::model {
 struct ModelWeights;
 
 // Bytes of stored weights (incl. FP8 block scales) one decoded token reads: every non-expert matrix,
-// the k routed experts of each MoE layer, the lm_head, and one embedding row.
+// the k routed experts of each MoE layer, the lm_head, and one embedding row. `p`: the activation
+// precision decode runs at, which picks the copy of a split GGUF kv_b that it reads (MlaWeights).
 struct TokenBytes {
   int64_t per_token = 0;
   int64_t total_weights = 0;  // every loaded matrix (main model)
 };
-TokenBytes weight_bytes_per_token(const ModelWeights& w, const format::ModelConfig& c);
+TokenBytes weight_bytes_per_token(const ModelWeights& w, const format::ModelConfig& c, kernels::ActPrecision p);
 
 // Stored bytes of one matrix, its block or group scales included.
 int64_t weight_matrix_bytes(const kernels::WeightMatrix& w);

@@ -19,9 +19,9 @@ using Loader = TensorLoader;
 // The split form (attn_k_b [H·c, dn] = W_UKᵀ per head, attn_v_b [H·dv, c]) is joined once, exactly,
 // into an f32 kv_b_proj: prefill decompresses the cache through it (without it, a prompt paid a
 // 512-wide absorbed dot product per head and position: half the prefill on V2-Lite-8L), and decode's
-// per-head products read it with the f32 kernels (read as stored, ggml blocks went through the scalar
-// dequantiser per head and token: Q4_K decode at 52% of the limit). The copy a merged GGUF kv_b_proj
-// gets anyway (H·(dn+dv)·c values a layer).
+// per-head products at FP32 activations read it with the f32 kernels (the ggml kernels take FP32
+// activations through the scalar dequantiser). At kBF16, decode reads the stored ggml tensors instead
+// (MlaWeights::k_b_proj). The copy a merged GGUF kv_b_proj gets anyway (H·(dn+dv)·c values a layer).
 void join_kv_b(const ModelConfig& c, const WeightMatrix& k_b, const WeightMatrix& v_b, MlaWeights& a) {
   const int64_t H = c.num_attention_heads, C = c.kv_lora_rank, dn = c.qk_nope_head_dim, dv = c.v_head_dim;
   auto f32 = std::make_shared<std::vector<float>>(static_cast<size_t>(H * (dn + dv) * C));
@@ -67,6 +67,10 @@ Expected<MlaWeights> load_mla(Loader& ld, const ModelConfig& c, const std::strin
     auto vb = ld.matrix(p + "v_b_proj.weight", H * c.v_head_dim, c.kv_lora_rank);
     if (!vb) return vb.error();
     join_kv_b(c, *kb, *vb, a);
+    if (kernels::is_ggml(*kb) && kernels::is_ggml(*vb)) {
+      a.k_b_proj = *kb;
+      a.v_b_proj = *vb;
+    }
   } else {
     auto kvb = ld.matrix(p + "kv_b_proj.weight", H * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank);
     if (!kvb) return kvb.error();

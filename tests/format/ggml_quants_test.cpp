@@ -39,6 +39,7 @@ TEST(GgmlQuants, BlockSizesMatchTheGgufTypeTable) {
   using format::GgmlType;
   auto bytes = [](GgmlType t) { return format::ggml_type_info(static_cast<uint32_t>(t))->block_bytes; };
   EXPECT_EQ(bytes(GgmlType::kQ4_0), kBlockBytesQ4_0);
+  EXPECT_EQ(bytes(GgmlType::kQ5_0), kBlockBytesQ5_0);
   EXPECT_EQ(bytes(GgmlType::kQ8_0), kBlockBytesQ8_0);
   EXPECT_EQ(bytes(GgmlType::kQ4_K), kBlockBytesQ4_K);
   EXPECT_EQ(bytes(GgmlType::kQ5_K), kBlockBytesQ5_K);
@@ -67,6 +68,25 @@ TEST(GgmlQuants, Q4_0HandBlock) {
     EXPECT_EQ(y[j], (j - 8) * 0.5f) << j;
     EXPECT_EQ(y[j + 16], (7 - j) * 0.5f) << j;
   }
+}
+
+// Q5_0: the fifth bit of element j is bit j of the little-endian qh word (elements 16..31: bits 16..31).
+TEST(GgmlQuants, Q5_0HandBlock) {
+  std::vector<uint8_t> blk(kBlockBytesQ5_0);
+  put_f16(blk.data(), 0.5f);
+  const uint32_t qh = 0x8001'0003u;  // elements 0, 1, 16 and 31 have the fifth bit
+  for (int i = 0; i < 4; ++i) blk[2 + i] = static_cast<uint8_t>(qh >> (8 * i));
+  for (int j = 0; j < 16; ++j) blk[6 + j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  std::vector<float> y(32);
+  dequantize_row_q5_0(blk.data(), y.data(), 32);
+  for (int j = 0; j < 16; ++j) {
+    const int lo = j + ((qh >> j) & 1u ? 16 : 0), hi = (15 - j) + ((qh >> (j + 16)) & 1u ? 16 : 0);
+    EXPECT_EQ(y[j], (lo - 16) * 0.5f) << j;
+    EXPECT_EQ(y[j + 16], (hi - 16) * 0.5f) << j;
+  }
+  EXPECT_EQ(y[0], 0.0f);    // code 16
+  EXPECT_EQ(y[31], 0.0f);   // nibble 0 + 16
+  EXPECT_EQ(y[2], -7.0f);   // code 2
 }
 
 TEST(GgmlQuants, Q8_0HandBlocks) {
@@ -196,6 +216,31 @@ TEST(GgmlQuants, Q4_0RoundTripAndExactCodes) {
   dequantize_row_q4_0(g.data(), y.data(), 32);
   for (int j = 0; j < 32; ++j) EXPECT_EQ(y[j], grid[j]) << j;
   EXPECT_EQ(z[2], 0x88);
+}
+
+TEST(GgmlQuants, Q5_0RoundTripAndExactCodes) {
+  const auto x = test_signal(128);
+  std::vector<uint8_t> q(128 / 32 * kBlockBytesQ5_0);
+  quantize_row_q5_0(x.data(), q.data(), 128);
+  std::vector<float> y(128);
+  dequantize_row_q5_0(q.data(), y.data(), 128);
+  for (int b = 0; b < 4; ++b) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[b * 32 + j]));
+    // One step |d| = amax/16 (the side opposite the extreme value is clamped at code 31).
+    const float tol = amax / 16.0f * 1.01f;
+    for (int j = 0; j < 32; ++j) EXPECT_NEAR(y[b * 32 + j], x[b * 32 + j], tol) << b * 32 + j;
+  }
+  // Values on the grid of d = -max/16 come back exactly (codes use the fifth bit); zeros give code 16.
+  std::vector<float> grid(32), zeros(32, 0.0f);
+  for (int j = 0; j < 32; ++j) grid[j] = -0.125f * static_cast<float>(j - 15);  // max |.| is 2 at j=31
+  std::vector<uint8_t> g(kBlockBytesQ5_0), z(kBlockBytesQ5_0);
+  quantize_row_q5_0(grid.data(), g.data(), 32);
+  quantize_row_q5_0(zeros.data(), z.data(), 32);
+  dequantize_row_q5_0(g.data(), y.data(), 32);
+  for (int j = 0; j < 32; ++j) EXPECT_EQ(y[j], grid[j]) << j;
+  EXPECT_EQ(z[6], 0x00);
+  EXPECT_EQ(z[2] & z[3] & z[4] & z[5], 0xff);  // code 16 everywhere: every fifth bit set
 }
 
 }  // namespace

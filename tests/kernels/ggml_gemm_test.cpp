@@ -28,7 +28,8 @@ constexpr double kTolF32 = 1e-5;
 constexpr double kTolInt = 1e-5;
 constexpr float kSentinel = -12345.0f;
 
-const GgmlQuant kTypes[] = {GgmlQuant::kQ8_0, GgmlQuant::kQ4_0, GgmlQuant::kQ4_K, GgmlQuant::kQ5_K, GgmlQuant::kQ6_K};
+const GgmlQuant kTypes[] = {GgmlQuant::kQ8_0, GgmlQuant::kQ4_0, GgmlQuant::kQ5_0, GgmlQuant::kQ4_K, GgmlQuant::kQ5_K,
+                            GgmlQuant::kQ6_K};
 
 void put_f16(uint8_t* p, float v) {
   const uint16_t h = f32_to_fp16(v);
@@ -121,6 +122,8 @@ TEST_P(GgmlGemm, OddBlockCountsAndLongRows) {
   // 3 blocks of 32 (an unpaired last block in the two-block loop) and a 3-super-block row.
   check(table_, GgmlQuant::kQ8_0, ActPrecision::kBF16, 1, 5, 96, 11);
   check(table_, GgmlQuant::kQ4_0, ActPrecision::kBF16, 2, 5, 96, 12);
+  check(table_, GgmlQuant::kQ5_0, ActPrecision::kBF16, 3, 5, 96, 17);
+  check(table_, GgmlQuant::kQ5_0, ActPrecision::kBF16, 1, 3, 128, 18);  // attn_k_b's rows (qk_nope 128)
   for (GgmlQuant q : kTypes) check(table_, q, ActPrecision::kBF16, 1, 17, 768, 13);
   check(table_, GgmlQuant::kQ4_K, ActPrecision::kBF16, 5, 6, 2048, 14);
   check(table_, GgmlQuant::kQ5_K, ActPrecision::kBF16, 5, 6, 2048, 16);
@@ -131,7 +134,7 @@ TEST_P(GgmlGemm, OddBlockCountsAndLongRows) {
 // n = 40 from n_begin = 1 leaves a partial last panel, m = 13 / 37 partial activation tiles.
 TEST_P(GgmlGemm, PrefillPanelsMatchReference) {
   uint32_t seed = 100;
-  for (GgmlQuant q : {GgmlQuant::kQ8_0, GgmlQuant::kQ4_K, GgmlQuant::kQ4_0})
+  for (GgmlQuant q : {GgmlQuant::kQ8_0, GgmlQuant::kQ4_K, GgmlQuant::kQ4_0, GgmlQuant::kQ5_0})
     for (int64_t m : {8, 10, 11, 12, 13, 14, 15, 37}) {  // with m = 9 below: every tail of the 8-row passes
       check(table_, q, ActPrecision::kBF16, m, 40, 512, seed++);
       if (HasFatalFailure()) return;

@@ -88,7 +88,7 @@ TEST_P(DenseTest, QuantizedCopyLoadsAndReadsFewerBytes) {
   auto b = engine::Engine::load({.model_dir = dst, .threads = 1});
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(b.ok()) << b.error().message;
-  EXPECT_LT((*b)->model().weight_bytes().per_token, (*a)->model().weight_bytes().per_token);
+  EXPECT_LT((*b)->model().weight_bytes(kernels::ActPrecision::kF32).per_token, (*a)->model().weight_bytes(kernels::ActPrecision::kF32).per_token);
   const std::vector<int32_t> ids = {0, 5, 9, 17};
   EXPECT_TRUE((*b)->score(ids, 5).ok());
 }

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     else if (s == "bf16") a.weights = GgufWeights::kBF16;
     else if (s == "q8_0") a.weights = GgufWeights::kQ8_0;
     else if (s == "q4_0") a.weights = GgufWeights::kQ4_0;
+    else if (s == "q5_0") a.weights = GgufWeights::kQ5_0;
     else if (s == "q4_k") a.weights = GgufWeights::kQ4_K;
     else if (s == "q5_k") a.weights = GgufWeights::kQ5_K;
     else if (s == "q6_k") a.weights = GgufWeights::kQ6_K;

@@ -45,6 +45,23 @@ void dequantize_row_q4_0(const uint8_t* blocks, float* out, int64_t n) {
   }
 }
 
+void dequantize_row_q5_0(const uint8_t* blocks, float* out, int64_t n) {
+  for (int64_t b = 0; b < n / kQK4_0; ++b) {
+    const uint8_t* blk = blocks + b * kBlockBytesQ5_0;
+    const float d = load_f16(blk);
+    const uint32_t qh = static_cast<uint32_t>(blk[2]) | static_cast<uint32_t>(blk[3]) << 8 |
+                        static_cast<uint32_t>(blk[4]) << 16 | static_cast<uint32_t>(blk[5]) << 24;
+    const uint8_t* qs = blk + 6;
+    float* y = out + b * kQK4_0;
+    for (int j = 0; j < 16; ++j) {
+      const int lo = (qs[j] & 0x0F) | static_cast<int>(((qh >> j) & 1u) << 4);
+      const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
+      y[j] = static_cast<float>(lo - 16) * d;
+      y[j + 16] = static_cast<float>(hi - 16) * d;
+    }
+  }
+}
+
 void dequantize_row_q8_0(const uint8_t* blocks, float* out, int64_t n) {
   for (int64_t b = 0; b < n / kQK8_0; ++b) {
     const uint8_t* blk = blocks + b * kBlockBytesQ8_0;
@@ -152,6 +169,31 @@ void quantize_row_q4_0(const float* x, uint8_t* blocks, int64_t n) {
       const int xi1 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + 8.5f)));
       blk[2 + j] = static_cast<uint8_t>(xi0 | (xi1 << 4));
     }
+  }
+}
+
+void quantize_row_q5_0(const float* x, uint8_t* blocks, int64_t n) {
+  for (int64_t b = 0; b < n / kQK4_0; ++b, x += kQK4_0) {
+    // As Q4_0 with 5 bits: the value of largest magnitude maps to -16 (ggml quantize_row_q5_0_ref).
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < 32; ++j)
+      if (amax < std::fabs(x[j])) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
+    const float d = max / -16.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    uint8_t* blk = blocks + b * kBlockBytesQ5_0;
+    store_f16(blk, d);
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; ++j) {
+      const int xi0 = std::min(31, static_cast<int>(static_cast<int8_t>(x[j] * id + 16.5f)));
+      const int xi1 = std::min(31, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + 16.5f)));
+      blk[6 + j] = static_cast<uint8_t>((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
+      qh |= static_cast<uint32_t>((xi0 >> 4) & 1) << j;
+      qh |= static_cast<uint32_t>((xi1 >> 4) & 1) << (j + 16);
+    }
+    for (int i = 0; i < 4; ++i) blk[2 + i] = static_cast<uint8_t>(qh >> (8 * i));
   }
 }
 

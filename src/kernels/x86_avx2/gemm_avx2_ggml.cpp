@@ -1,11 +1,12 @@
 // AVX2 gemm for ggml block weights (GGUF), the level for CPUs without AVX-512 VNNI.
-// ActPrecision::kBF16 with Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K — integer path as llama.cpp's AVX2 code: activations
+// ActPrecision::kBF16 with Q8_0 / Q4_0 / Q5_0 / Q4_K / Q5_K / Q6_K — integer path as llama.cpp's AVX2 code: activations
 // quantised once per product (quantize_ggml, bit-identical to ref::quantize_ggml), then per 32
 // columns vpmaddubsw (u8 × s8 → i16 pairs) and vpmaddwd (pairs → i32, by 1 or by the sub-block's
 // scale), one convert and FMA per block (Q8_0/Q4_0) or super-block (Q4_K):
 //   Q8_0: vpmaddubsw wants the unsigned side non-negative, so it gets |w| and x takes w's sign
 //     (vpsignb; the activation codes never use −128, so the negation cannot overflow).
 //   Q4_0: nibbles w + 8 against x; the 8·Σxq offset comes from the activations' step·bsum32.
+//   Q5_0: as Q4_0 with qh's bit per column adding 16 (codes w + 16, offset 16·Σxq).
 //   Q4_K: nibbles q against x, scales by vpmaddwd; the min term dmin·Σ m·Σxq from per-32 code sums.
 //   Q5_K: as Q4_K with qh's fifth bit moved to bit 4 of each code (0..31: no vpmaddubsw saturation).
 //   Q6_K: 6-bit q = w + 32 against x, 16-column scales by vpmaddwd; 32·Σ sc·Σxq from per-16 sums.
@@ -121,6 +122,38 @@ float row_q4_0(const uint8_t* row, int64_t nblocks, const int8_t* xq, const floa
   return hsum(acc) - 8.0f * corr;
 }
 
+// Byte j of the result is 16 where bit j of `bits` is set, else 0: each byte picks its dword byte
+// (j / 8), ORs in every bit but its own, and compares with all ones.
+inline __m256i sixteen_where(uint32_t bits) {
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)),
+                                             _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                                               0x0101010101010101, 0x0000000000000000));
+  const __m256i others = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);  // byte j: all bits but j % 8
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi8(-1));
+  return _mm256_and_si256(set, _mm256_set1_epi8(16));
+}
+
+// Q5_0: as Q4_0 with qh's bit j adding 16 to column j's nibble; codes w + 16 (0..31).
+float row_q5_0(const uint8_t* row, int64_t nblocks, const int8_t* xq, const float* step, const float* step_bsum32) {
+  __m256 acc = _mm256_setzero_ps();
+  float corr = 0.0f;
+  const __m128i nib = _mm_set1_epi8(0x0f);
+  for (int64_t b = 0; b < nblocks; ++b) {
+    const uint8_t* p = row + b * 22;
+    if ((b & 3) == 0) prefetch_ahead(p, 88);
+    uint32_t qh;
+    std::memcpy(&qh, p + 2, 4);
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 6));
+    const __m256i w = _mm256_or_si256(_mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), nib), _mm_and_si128(q, nib)),
+                                      sixteen_where(qh));
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * 32));
+    const float d = f16_at(p);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot32(w, x)), _mm256_set1_ps(d * step[b]), acc);
+    corr += d * step_bsum32[b];
+  }
+  return hsum(acc) - 16.0f * corr;
+}
+
 // ggml's packed 6-bit Q4_K scales and mins → 8 scale bytes then 8 min bytes (ref::unpack_scale_min_k4).
 inline void unpack_k4_scales(const uint8_t* packed, uint32_t u[4]) {
   constexpr uint32_t kMask1 = 0x3f3f3f3f, kMask2 = 0x0f0f0f0f, kMask3 = 0x03030303;
@@ -216,7 +249,7 @@ float row_q6_k(const uint8_t* row, int64_t nblocks, const int8_t* xq, const floa
 }
 
 bool has_int_path(GgmlQuant t) {
-  return t == GgmlQuant::kQ8_0 || t == GgmlQuant::kQ4_0 || t == GgmlQuant::kQ4_K || t == GgmlQuant::kQ5_K ||
+  return t == GgmlQuant::kQ8_0 || t == GgmlQuant::kQ4_0 || t == GgmlQuant::kQ5_0 || t == GgmlQuant::kQ4_K || t == GgmlQuant::kQ5_K ||
          t == GgmlQuant::kQ6_K;
 }
 
@@ -232,6 +265,7 @@ void gemm_int(const GemmArgs& a, const ref::GgmlActs& ac) {
       switch (w.ggml) {
         case GgmlQuant::kQ8_0: r = row_q8_0(row, nblocks, xq, ac.step + i * S); break;
         case GgmlQuant::kQ4_0: r = row_q4_0(row, nblocks, xq, ac.step + i * S, ac.step_bsum32 + i * G); break;
+        case GgmlQuant::kQ5_0: r = row_q5_0(row, nblocks, xq, ac.step + i * S, ac.step_bsum32 + i * G); break;
         case GgmlQuant::kQ4_K: r = row_k4<false>(row, nblocks, xq, ac.step + i * S, ac.bsum32 + i * G); break;
         case GgmlQuant::kQ5_K: r = row_k4<true>(row, nblocks, xq, ac.step + i * S, ac.bsum32 + i * G); break;
         default: r = row_q6_k(row, nblocks, xq, ac.step + i * S, ac.bsum16 + i * (k / 16)); break;

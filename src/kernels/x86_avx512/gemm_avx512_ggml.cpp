@@ -1,4 +1,4 @@
-// AVX-512 (+VNNI) gemm for ggml block weights (GGUF Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; FP32
+// AVX-512 (+VNNI) gemm for ggml block weights (GGUF Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K; FP32
 // activations take the dequantising path at the end). Contract and oracle: ref/ggml_gemm.h.
 //
 // Legend: m activation rows, k = w.cols, n weight rows; a "block" is one ggml block of the weights,
@@ -12,6 +12,8 @@
 //   Q8_0 / Q4_0: codes w + 128 (XOR 0x80) / nibbles w + 8; the offset comes back once per row as
 //     offset·Σ_b d_b·step_b·Σxq_b (a 16-block vector FMA against the activations' step·bsum32).
 //     Per 16 blocks the f16 scales become one vector d·step; a permute spreads it over the lanes.
+//     Q5_0: as Q4_0 with the fifth bits (qh, one bit per column) added as 16 under a byte mask: codes
+//     w + 16.
 //   Q4_K: 32 nibble bytes broadcast to both halves, the upper half shifted by 4: 64 columns (two
 //     sub-blocks) in order. vpmaddubsw makes i16 pairs, vpdpwssd multiplies them by the 6-bit
 //     scales into i32, so one super-block needs one float FMA; the min term is dmin·Σ m·Σxq
@@ -91,18 +93,31 @@ inline float hsum256(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(m2, _mm_shuffle_ps(m2, m2, 1)));
 }
 
+// The 32-column block types of row_32.
+enum class Blk32 { kQ8_0, kQ4_0, kQ5_0 };
+template <Blk32 K>
+inline constexpr int64_t kBlk32Bytes = K == Blk32::kQ8_0 ? 34 : K == Blk32::kQ4_0 ? 18 : 22;
+
 // The unsigned codes of blocks b and b+1 (b+1 only if `two`) as 64 bytes in column order.
 // Q8_0: w + 128. Q4_0: the 16 bytes of a block broadcast to two 128-bit lanes, the second shifted
-// by 4 (low nibbles are columns 0-15, high 16-31).
-template <bool kQ4>
+// by 4 (low nibbles are columns 0-15, high 16-31). Q5_0: as Q4_0 after the 4-byte qh, whose bit j
+// (column j) adds 16 to byte j: the two blocks' qh words are one 64-bit byte mask.
+template <Blk32 K>
 inline __m512i pair_codes(const uint8_t* p0, bool two) {
-  if (kQ4) {
+  if constexpr (K != Blk32::kQ8_0) {
+    constexpr int64_t kQs = K == Blk32::kQ4_0 ? 2 : 6, kBytes = kBlk32Bytes<K>;
     const __m512i shift = _mm512_set_epi64(0x0004000400040004, 0x0004000400040004, 0, 0, 0x0004000400040004,
                                            0x0004000400040004, 0, 0);
-    __m512i raw = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 2)));
-    const __m128i q1 = two ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 18 + 2)) : _mm_setzero_si128();
+    __m512i raw = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + kQs)));
+    const __m128i q1 = two ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + kBytes + kQs)) : _mm_setzero_si128();
     raw = _mm512_mask_broadcast_i32x4(raw, 0xff00, q1);
-    return _mm512_and_si512(_mm512_srlv_epi16(raw, shift), _mm512_set1_epi8(0x0f));
+    const __m512i nib = _mm512_and_si512(_mm512_srlv_epi16(raw, shift), _mm512_set1_epi8(0x0f));
+    if constexpr (K == Blk32::kQ4_0) return nib;
+    uint32_t h0, h1 = 0;
+    std::memcpy(&h0, p0 + 2, 4);
+    if (two) std::memcpy(&h1, p0 + kBytes + 2, 4);
+    const __mmask64 high = _cvtu64_mask64(static_cast<uint64_t>(h0) | static_cast<uint64_t>(h1) << 32);
+    return _mm512_mask_add_epi8(nib, high, nib, _mm512_set1_epi8(16));
   }
   const __m256i c0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 2));
   const __m256i c1 = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 34 + 2)) : _mm256_setzero_si256();
@@ -112,14 +127,14 @@ inline __m512i pair_codes(const uint8_t* p0, bool two) {
 // Pairs of blocks b0 .. b0+nb-1 of one chunk against MR activation rows; kFull: nb = 16, so the
 // loop unrolls with constant permute indices and no odd-block checks. Two accumulators per row
 // alternate so the FMA chain does not bound the loop.
-template <bool kQ4, int MR, bool kFull>
+template <Blk32 K, int MR, bool kFull>
 inline void chunk_32(const uint8_t* chunk, int nb, const int8_t* const* xrow, const __m512* ds, __m512 (*acc)[2]) {
-  constexpr int64_t kBytes = kQ4 ? 18 : 34;
+  constexpr int64_t kBytes = kBlk32Bytes<K>;
   const int n = kFull ? 16 : nb;
   RADSEEK_UNROLL
   for (int b = 0; b < n; b += 2) {
     const bool two = kFull || b + 1 < n;
-    const __m512i codes = pair_codes<kQ4>(chunk + b * kBytes, two);
+    const __m512i codes = pair_codes<K>(chunk + b * kBytes, two);
     const __mmask64 lanes = two ? ~__mmask64{0} : 0xffffffffull;
     const __m512i idx = halves(b, b + 1);
     RADSEEK_UNROLL
@@ -131,13 +146,13 @@ inline void chunk_32(const uint8_t* chunk, int nb, const int8_t* const* xrow, co
   }
 }
 
-// Q8_0 and Q4_0, 16 blocks (512 columns) per chunk: the chunk's f16 scales become one f32 vector,
-// multiplied by each activation row's steps; per pair of blocks a permute spreads that row's two
-// scale products over the dot product's lanes.
-template <bool kQ4, int MR>
+// Q8_0, Q4_0 and Q5_0, 16 blocks (512 columns) per chunk: the chunk's f16 scales become one f32
+// vector, multiplied by each activation row's steps; per pair of blocks a permute spreads that row's
+// two scale products over the dot product's lanes.
+template <Blk32 K, int MR>
 void row_32(const RowJob& jb) {
-  constexpr int64_t kBytes = kQ4 ? 18 : 34;
-  constexpr float kOffset = kQ4 ? 8.0f : 128.0f;
+  constexpr int64_t kBytes = kBlk32Bytes<K>;
+  constexpr float kOffset = K == Blk32::kQ8_0 ? 128.0f : K == Blk32::kQ4_0 ? 8.0f : 16.0f;
   const ref::GgmlActs& ac = *jb.ac;
   const int64_t k = ac.k, G = k / 32;
   __m512 acc[MR][2], corr[MR];
@@ -163,9 +178,9 @@ void row_32(const RowJob& jb) {
       xrow[i] = ac.q + (jb.i0 + i) * k + b0 * 32;
     }
     if (nb == 16) {
-      chunk_32<kQ4, MR, true>(chunk, nb, xrow, ds, acc);
+      chunk_32<K, MR, true>(chunk, nb, xrow, ds, acc);
     } else {
-      chunk_32<kQ4, MR, false>(chunk, nb, xrow, ds, acc);
+      chunk_32<K, MR, false>(chunk, nb, xrow, ds, acc);
     }
   }
   RADSEEK_UNROLL
@@ -302,8 +317,9 @@ void row_q6_k(const RowJob& jb) {
 template <int MR>
 void row_any(GgmlQuant t, const RowJob& jb) {
   switch (t) {
-    case GgmlQuant::kQ8_0: return row_32<false, MR>(jb);
-    case GgmlQuant::kQ4_0: return row_32<true, MR>(jb);
+    case GgmlQuant::kQ8_0: return row_32<Blk32::kQ8_0, MR>(jb);
+    case GgmlQuant::kQ4_0: return row_32<Blk32::kQ4_0, MR>(jb);
+    case GgmlQuant::kQ5_0: return row_32<Blk32::kQ5_0, MR>(jb);
     case GgmlQuant::kQ4_K: return row_k4<false, MR>(jb);
     case GgmlQuant::kQ5_K: return row_k4<true, MR>(jb);
     case GgmlQuant::kQ6_K: return row_q6_k<MR>(jb);
