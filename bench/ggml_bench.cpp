@@ -34,6 +34,7 @@ std::vector<uint8_t> make_blocks(GgmlQuant q, int64_t rows, int64_t k) {
   switch (q) {
     case GgmlQuant::kQ8_0: ref::quantize_row_q8_0(x.data(), row.data(), k); break;
     case GgmlQuant::kQ4_0: ref::quantize_row_q4_0(x.data(), row.data(), k); break;
+    case GgmlQuant::kQ5_0: ref::quantize_row_q5_0(x.data(), row.data(), k); break;
     case GgmlQuant::kQ4_K: ref::quantize_row_q4_k(x.data(), row.data(), k); break;
     case GgmlQuant::kQ6_K: ref::quantize_row_q6_k(x.data(), row.data(), k); break;
     case GgmlQuant::kQ5_K: ref::quantize_row_q5_k(x.data(), row.data(), k); break;
@@ -97,7 +98,8 @@ void matmul(benchmark::State& state, Isa isa, GgmlQuant q) {
 }
 
 void register_all() {
-  const GgmlQuant types[] = {GgmlQuant::kQ8_0, GgmlQuant::kQ4_0, GgmlQuant::kQ4_K, GgmlQuant::kQ5_K, GgmlQuant::kQ6_K};
+  const GgmlQuant types[] = {GgmlQuant::kQ8_0, GgmlQuant::kQ4_0, GgmlQuant::kQ5_0, GgmlQuant::kQ4_K, GgmlQuant::kQ5_K,
+                             GgmlQuant::kQ6_K};
   for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
     for (GgmlQuant q : types) {
       const std::string tag = std::string(isa_name(isa)) + "/" + ggml_quant_info(q).name;

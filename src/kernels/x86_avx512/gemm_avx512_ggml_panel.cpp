@@ -1,4 +1,4 @@
-// AVX-512 VNNI prefill (m ≥ kPanelMinRows) for GGUF Q8_0 / Q5_0 / Q4_K and radseek's Q8 / Q4 weights on int8
+// AVX-512 VNNI prefill (m ≥ kPanelMinRows) for GGUF Q8_0 / Q5_0 / Q4_K / Q6_K and radseek's Q8 / Q4 weights on int8
 // activations (ActPrecision::kBF16), the case where the row kernels (gemm_avx512_ggml.cpp,
 // gemm_avx512_q.cpp) spend most of their work per activation row on scales: there one vpdpbusd
 // covers 64 columns of one weight row and is followed by a convert, a permute and an FMA (~6 uops
@@ -14,6 +14,8 @@
 //     column's qh bit is set (w + 16), 16·Σxq subtracted.
 //   Q4_K: codes are the 4-bit q (0..15) of sub-block s; the block scale is d·sc[s] and the min term
 //     dmin·m[s]·Σxq is subtracted per block (as row_k4 does per super-block).
+//   Q6_K: codes are the 6-bit q (w + 32); a 32-column block holds two 16-column sub-blocks with their
+//     own scales d·sc, so its groups 0-3 and 4-7 sum apart, and 32·Σxq comes off per sub-block.
 // Integer sums are exact and every term is the reference's, in another order: results agree with
 // the references (ref::gemm_ggml, ref gemm_q) to float rounding. Legend: k = w.cols, NR = 16 weight rows per panel.
 #include <immintrin.h>
@@ -57,8 +59,8 @@ struct Panel {
   std::unique_ptr<uint8_t[]> raw;
   int64_t cap_blocks = 0;
   uint8_t* codes = nullptr;  // [k/32][kGroups][kNR][4]
-  float* scale = nullptr;    // [k/32][kNR]: Q8_0 d, Q4_K d·sc
-  float* min = nullptr;      // [k/32][kNR]: Q4_K dmin·m (unused for Q8_0)
+  float* scale = nullptr;    // [k/32][kNR]: Q8_0 d, Q4_K d·sc, Q6_K d·sc of columns 0-15
+  float* min = nullptr;      // [k/32][kNR]: Q4_K dmin·m, Q6_K d·sc of columns 16-31 (unused for Q8_0)
 
   // Grown only when a longer row comes: no allocation per call once warm.
   void reserve(int64_t nblocks) {
@@ -199,6 +201,56 @@ void pack_q5_0(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nbloc
   }
 }
 
+// Q6_K rows into the panel. Block j (32 columns) of half h of a super-block: the low (j < 2) or high
+// nibbles of ql bytes 64h + 32(j % 2) .. +31, and bits 2j, 2j+1 of qh bytes 128 + 32h .. +31 as
+// bits 4-5; its sub-blocks' scales are sc[8h + 2j] and sc[8h + 2j + 1] (ggml's dequantize_row_q6_K).
+void pack_q6_k(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nsuper, Panel& p) {
+  const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
+  const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(static_cast<int>(rb)));
+  const __m512i nib = _mm512_set1_epi8(0x0f), two = _mm512_set1_epi8(3);
+  const uint8_t* base = w + j0 * rb;
+  for (int64_t s = 0; s < nsuper; ++s) {
+    const uint8_t* sb = base + s * 210;
+    for (int h = 0; h < 2; ++h) {
+      __m512i qh[kGroups];
+      if (rows == kNR) transpose_rows32(sb + 128 + 32 * h, rb, qh);
+      for (int q = 0; q < 2; ++q) {  // ql bytes 64h + 32q .. +31: blocks q (low nibbles) and q + 2 (high)
+        __m512i ql[kGroups];
+        if (rows == kNR) transpose_rows32(sb + 64 * h + 32 * q, rb, ql);
+        RADSEEK_UNROLL
+        for (int g = 0; g < kGroups; ++g) {
+          if (rows < kNR) {
+            ql[g] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, sb + 64 * h + 32 * q + 4 * g, 1);
+            if (q == 0) qh[g] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, sb + 128 + 32 * h + 4 * g, 1);
+          }
+          for (int hi = 0; hi < 2; ++hi) {
+            const int j = q + 2 * hi;  // block within the half
+            const __m512i low4 = _mm512_and_si512(hi ? _mm512_srli_epi16(ql[g], 4) : ql[g], nib);
+            const __m512i top2 = _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh[g], 2 * j), two), 4);
+            _mm512_store_si512(p.codes + ((8 * s + 4 * h + j) * kGroups + g) * 64, _mm512_or_si512(low4, top2));
+          }
+        }
+      }
+    }
+    // Row r's 16 sub-block scales d·sc → column r of scale (even sub-blocks) and min (odd) [8][kNR].
+    const __m256i col = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(kNR));
+    const __m128i even = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    for (int r = 0; r < kNR; ++r) {
+      __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+      if (r < rows) {
+        const uint8_t* q = sb + r * rb;
+        const __m128i sc = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 192)), even);
+        const __m256 d = _mm256_set1_ps(f16(q + 208));
+        lo = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc)));
+        hi = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8))));
+      }
+      _mm256_i32scatter_ps(p.scale + 8 * s * kNR + r, col, lo, 4);
+      _mm256_i32scatter_ps(p.min + 8 * s * kNR + r, col, hi, 4);
+    }
+  }
+}
+
 // ggml's 12-byte Q4_K scale/min packing (q) as 8 scale bytes then 8 min bytes, as
 // ref::unpack_scale_min_k4 for j = 0..7: sc_j = q[j] & 63 and m_j = q[j+4] & 63 for j < 4; sc_j =
 // (q[j+4] & 15) | (q[j-4] >> 6) << 4 and m_j = (q[j+4] >> 4) | (q[j] >> 6) << 4 for j ≥ 4. Two byte
@@ -285,9 +337,13 @@ void pack_group_quant(const WeightMatrix& w, int64_t j0, int rows, Panel& p) {
   }
 }
 
-// y[i0 .. i0+MR-1, j0 .. j0+rows-1] from the panel. kOffset: the code offset whose kOffset·Σxq
-// comes off each block's sums (Q8_0 / Q8 128, Q4 8); 0: Q4_K, whose min term comes off instead.
-template <int kOffset, int MR>
+// Panel formats by how a block's sums are scaled: one scale per block and row, less kOffset·Σxq (Q8_0
+// / Q8 128, Q4 8, Q5_0 16); kMin (Q4_K): one scale, less the min term; kHalves (Q6_K): one scale per
+// 16 columns, less 32·Σxq per 16 columns.
+enum class Epilogue { kOffset, kMin, kHalves };
+
+// y[i0 .. i0+MR-1, j0 .. j0+rows-1] from the panel; kOffset as above (kOffset epilogue only).
+template <Epilogue kE, int kOffset, int MR>
 void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_t i0, float* const* y, __mmask16 live,
                 Prefetch& pf) {
   const int64_t k = ac.k, G = k / 32;
@@ -299,18 +355,21 @@ void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_
   const int8_t* xq[MR];
   const float* st[MR];
   const float* stbs[MR];
+  const int32_t* bs16[MR];
   RADSEEK_UNROLL
   for (int i = 0; i < MR; ++i) {
     acc[i] = corr[i] = _mm512_setzero_ps();
     xq[i] = ac.q + (i0 + i) * k;
     st[i] = ac.step + (i0 + i) * (k / ac.group);
     stbs[i] = ac.step_bsum32 + (i0 + i) * G;
+    bs16[i] = ac.bsum16 + (i0 + i) * (k / 16);
   }
   for (int64_t b = 0; b < nblocks; ++b) {
     pf.step();
     // With few rows a pass, two chains a row (even and odd groups) halve the vpdpbusd latency the
-    // block waits for.
-    constexpr int kChains = MR <= 4 ? 2 : 1;
+    // block waits for; kHalves keeps the block's two 16-column halves apart instead.
+    constexpr bool kSplit = kE == Epilogue::kHalves;
+    constexpr int kChains = kSplit || MR <= 4 ? 2 : 1;
     __m512i dot[MR], dot2[MR];
     RADSEEK_UNROLL
     for (int i = 0; i < MR; ++i) dot[i] = dot2[i] = _mm512_setzero_si512();
@@ -319,11 +378,11 @@ void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_
       const __m512i c = _mm512_load_si512(p.codes + (b * kGroups + g) * 64);
       RADSEEK_UNROLL
       for (int i = 0; i < MR; ++i) {
-        __m512i& d = kChains == 2 && g % 2 == 1 ? dot2[i] : dot[i];
+        __m512i& d = kChains == 2 && (kSplit ? g >= kGroups / 2 : g % 2 == 1) ? dot2[i] : dot[i];
         d = dpbusd_bcast(d, c, xq[i] + b * 32 + 4 * g);
       }
     }
-    if constexpr (kChains == 2) {
+    if constexpr (kChains == 2 && !kSplit) {
       RADSEEK_UNROLL
       for (int i = 0; i < MR; ++i) dot[i] = _mm512_add_epi32(dot[i], dot2[i]);
     }
@@ -331,21 +390,28 @@ void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_
     const int64_t sb = b >> shift;
     RADSEEK_UNROLL
     for (int i = 0; i < MR; ++i) {
-      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), _mm512_mul_ps(sc, _mm512_set1_ps(st[i][sb])), acc[i]);
-      if constexpr (kOffset == 0)  // Q4_K: the min term dmin·m · step·Σxq
+      const __m512 step = _mm512_set1_ps(st[i][sb]);
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), _mm512_mul_ps(sc, step), acc[i]);
+      if constexpr (kE == Epilogue::kMin) {  // Q4_K: the min term dmin·m · step·Σxq
         acc[i] = _mm512_fnmadd_ps(_mm512_load_ps(p.min + b * kNR), _mm512_set1_ps(stbs[i][b]), acc[i]);
-      else
+      } else if constexpr (kE == Epilogue::kHalves) {  // Q6_K: second half's scale; 32·Σxq per half
+        const __m512 sc2 = _mm512_load_ps(p.min + b * kNR);
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot2[i]), _mm512_mul_ps(sc2, step), acc[i]);
+        const float s0 = st[i][sb] * static_cast<float>(bs16[i][2 * b]), s1 = st[i][sb] * static_cast<float>(bs16[i][2 * b + 1]);
+        corr[i] = _mm512_fmadd_ps(sc, _mm512_set1_ps(s0), _mm512_fmadd_ps(sc2, _mm512_set1_ps(s1), corr[i]));
+      } else {
         corr[i] = _mm512_fmadd_ps(sc, _mm512_set1_ps(stbs[i][b]), corr[i]);
+      }
     }
   }
   RADSEEK_UNROLL
   for (int i = 0; i < MR; ++i) {
-    if constexpr (kOffset != 0) acc[i] = _mm512_fnmadd_ps(corr[i], _mm512_set1_ps(static_cast<float>(kOffset)), acc[i]);
+    if constexpr (kE != Epilogue::kMin) acc[i] = _mm512_fnmadd_ps(corr[i], _mm512_set1_ps(static_cast<float>(kOffset)), acc[i]);
     _mm512_mask_storeu_ps(y[i], live, acc[i]);
   }
 }
 
-template <int kOffset>
+template <Epilogue kE, int kOffset>
 void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, int64_t j0, int rows, Prefetch& pf) {
   const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
   const int64_t nblocks = a.w->cols / 32;
@@ -353,20 +419,20 @@ void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, 
   int64_t i0 = 0;
   for (; i0 + kMR <= a.m; i0 += kMR) {
     for (int i = 0; i < kMR; ++i) y[i] = a.y + (i0 + i) * a.ldy + j0 - a.y_col_offset;
-    panel_rows<kOffset, kMR>(p, ac, nblocks, i0, y, live, pf);
+    panel_rows<kE, kOffset, kMR>(p, ac, nblocks, i0, y, live, pf);
   }
   // The last m mod kMR rows in one pass: a pass costs about the same for 1 row as for kMR (its
   // dependent vpdpbusd chains, one per row, bound it), so each row alone had cost a whole pass.
   const int tail = static_cast<int>(a.m - i0);
   for (int i = 0; i < tail; ++i) y[i] = a.y + (i0 + i) * a.ldy + j0 - a.y_col_offset;
   switch (tail) {
-    case 7: panel_rows<kOffset, 7>(p, ac, nblocks, i0, y, live, pf); break;
-    case 6: panel_rows<kOffset, 6>(p, ac, nblocks, i0, y, live, pf); break;
-    case 5: panel_rows<kOffset, 5>(p, ac, nblocks, i0, y, live, pf); break;
-    case 4: panel_rows<kOffset, 4>(p, ac, nblocks, i0, y, live, pf); break;
-    case 3: panel_rows<kOffset, 3>(p, ac, nblocks, i0, y, live, pf); break;
-    case 2: panel_rows<kOffset, 2>(p, ac, nblocks, i0, y, live, pf); break;
-    case 1: panel_rows<kOffset, 1>(p, ac, nblocks, i0, y, live, pf); break;
+    case 7: panel_rows<kE, kOffset, 7>(p, ac, nblocks, i0, y, live, pf); break;
+    case 6: panel_rows<kE, kOffset, 6>(p, ac, nblocks, i0, y, live, pf); break;
+    case 5: panel_rows<kE, kOffset, 5>(p, ac, nblocks, i0, y, live, pf); break;
+    case 4: panel_rows<kE, kOffset, 4>(p, ac, nblocks, i0, y, live, pf); break;
+    case 3: panel_rows<kE, kOffset, 3>(p, ac, nblocks, i0, y, live, pf); break;
+    case 2: panel_rows<kE, kOffset, 2>(p, ac, nblocks, i0, y, live, pf); break;
+    case 1: panel_rows<kE, kOffset, 1>(p, ac, nblocks, i0, y, live, pf); break;
     default: break;
   }
 }
@@ -375,8 +441,8 @@ void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, 
 
 bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
   const WeightMatrix& w = *a.w;
-  const bool q4k = w.ggml == GgmlQuant::kQ4_K, q5 = w.ggml == GgmlQuant::kQ5_0;
-  if (a.m < kPanelMinRows || (!q4k && !q5 && w.ggml != GgmlQuant::kQ8_0)) return false;
+  const bool q4k = w.ggml == GgmlQuant::kQ4_K, q5 = w.ggml == GgmlQuant::kQ5_0, q6k = w.ggml == GgmlQuant::kQ6_K;
+  if (a.m < kPanelMinRows || (!q4k && !q5 && !q6k && w.ggml != GgmlQuant::kQ8_0)) return false;
   const int64_t k = w.cols, nblocks = k / 32, rb = row_bytes(w);
   thread_local Panel p;  // the calling thread's
   p.reserve(nblocks);
@@ -387,13 +453,16 @@ bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
     Prefetch pf(base + next * rb, (std::min(a.n_end, next + kNR) - next) * rb, nblocks);
     if (q4k) {
       pack_q4_k(base, rb, j0, rows, k / 256, p);
-      panel_all_rows<0>(a, ac, p, j0, rows, pf);
+      panel_all_rows<Epilogue::kMin, 0>(a, ac, p, j0, rows, pf);
+    } else if (q6k) {
+      pack_q6_k(base, rb, j0, rows, k / 256, p);
+      panel_all_rows<Epilogue::kHalves, 32>(a, ac, p, j0, rows, pf);
     } else if (q5) {
       pack_q5_0(base, rb, j0, rows, nblocks, p);
-      panel_all_rows<16>(a, ac, p, j0, rows, pf);
+      panel_all_rows<Epilogue::kOffset, 16>(a, ac, p, j0, rows, pf);
     } else {
       pack_q8_0(base, rb, j0, rows, nblocks, p);
-      panel_all_rows<128>(a, ac, p, j0, rows, pf);
+      panel_all_rows<Epilogue::kOffset, 128>(a, ac, p, j0, rows, pf);
     }
   }
   return true;
@@ -419,8 +488,8 @@ bool gemm_q_panels(const GemmArgs& a) {
     Prefetch pf(static_cast<const uint8_t*>(w.data) + next * rb, next_rows * rb, G);
     prefetch_head(w.group_scale + next * G, next_rows * G * 4);  // its scale rows, at once (small)
     pack_group_quant(w, j0, rows, p);
-    if (w.dtype == DType::kU8) panel_all_rows<8>(a, ac, p, j0, rows, pf);
-    else panel_all_rows<128>(a, ac, p, j0, rows, pf);
+    if (w.dtype == DType::kU8) panel_all_rows<Epilogue::kOffset, 8>(a, ac, p, j0, rows, pf);
+    else panel_all_rows<Epilogue::kOffset, 128>(a, ac, p, j0, rows, pf);
   }
   return true;
 }
