@@ -248,6 +248,8 @@ Expected<TensorInfo> tensor_view(const GgufTensorInfo& g, const std::string& pat
     case GgmlType::kQ8_0:
     case GgmlType::kQ4_0:
     case GgmlType::kQ5_0:
+    case GgmlType::kQ4_1:
+    case GgmlType::kQ5_1:
     case GgmlType::kQ4_K:
     case GgmlType::kQ5_K:
     case GgmlType::kQ6_K:
@@ -256,7 +258,7 @@ Expected<TensorInfo> tensor_view(const GgufTensorInfo& g, const std::string& pat
       return t;
     default:
       return make_error(ErrorCode::kUnsupported, path + ": tensor '" + g.name + "' has ggml type " + ggml_type_name(g.type) +
-                                                     ", which radseek does not read (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)");
+                                                     ", which radseek does not read (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
   }
 }
 

@@ -43,7 +43,7 @@ inline constexpr int64_t kQ4GroupBytes = kQuantGroup / 2;
 
 // ggml block formats read in place from GGUF files (layouts in kernels/ref/ggml_quants.h). Values
 // match ggml's type ids only by name; format/gguf.h maps the ids.
-enum class GgmlQuant : uint8_t { kNone, kQ8_0, kQ4_0, kQ5_0, kQ4_K, kQ5_K, kQ6_K };
+enum class GgmlQuant : uint8_t { kNone, kQ8_0, kQ4_0, kQ5_0, kQ4_1, kQ5_1, kQ4_K, kQ5_K, kQ6_K };
 struct GgmlQuantInfo {
   int64_t block_elems = 1;  // elements per block (a row holds cols / block_elems blocks)
   int64_t block_bytes = 0;
@@ -54,6 +54,8 @@ constexpr GgmlQuantInfo ggml_quant_info(GgmlQuant q) {
     case GgmlQuant::kQ8_0: return {32, 34, "Q8_0"};
     case GgmlQuant::kQ4_0: return {32, 18, "Q4_0"};
     case GgmlQuant::kQ5_0: return {32, 22, "Q5_0"};
+    case GgmlQuant::kQ4_1: return {32, 20, "Q4_1"};
+    case GgmlQuant::kQ5_1: return {32, 24, "Q5_1"};
     case GgmlQuant::kQ4_K: return {256, 144, "Q4_K"};
     case GgmlQuant::kQ5_K: return {256, 176, "Q5_K"};
     case GgmlQuant::kQ6_K: return {256, 210, "Q6_K"};

@@ -104,6 +104,8 @@ class TensorLoader {
       case 8: q = kernels::GgmlQuant::kQ8_0; break;
       case 2: q = kernels::GgmlQuant::kQ4_0; break;
       case 6: q = kernels::GgmlQuant::kQ5_0; break;
+      case 3: q = kernels::GgmlQuant::kQ4_1; break;
+      case 7: q = kernels::GgmlQuant::kQ5_1; break;
       case 12: q = kernels::GgmlQuant::kQ4_K; break;
       case 13: q = kernels::GgmlQuant::kQ5_K; break;
       case 14: q = kernels::GgmlQuant::kQ6_K; break;

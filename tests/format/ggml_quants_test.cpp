@@ -40,6 +40,8 @@ TEST(GgmlQuants, BlockSizesMatchTheGgufTypeTable) {
   auto bytes = [](GgmlType t) { return format::ggml_type_info(static_cast<uint32_t>(t))->block_bytes; };
   EXPECT_EQ(bytes(GgmlType::kQ4_0), kBlockBytesQ4_0);
   EXPECT_EQ(bytes(GgmlType::kQ5_0), kBlockBytesQ5_0);
+  EXPECT_EQ(bytes(GgmlType::kQ4_1), kBlockBytesQ4_1);
+  EXPECT_EQ(bytes(GgmlType::kQ5_1), kBlockBytesQ5_1);
   EXPECT_EQ(bytes(GgmlType::kQ8_0), kBlockBytesQ8_0);
   EXPECT_EQ(bytes(GgmlType::kQ4_K), kBlockBytesQ4_K);
   EXPECT_EQ(bytes(GgmlType::kQ5_K), kBlockBytesQ5_K);
@@ -87,6 +89,27 @@ TEST(GgmlQuants, Q5_0HandBlock) {
   EXPECT_EQ(y[0], 0.0f);    // code 16
   EXPECT_EQ(y[31], 0.0f);   // nibble 0 + 16
   EXPECT_EQ(y[2], -7.0f);   // code 2
+}
+
+// Q4_1 / Q5_1: x = q·d + m, d and m the block's two leading f16 values; Q5_1's qh follows them.
+TEST(GgmlQuants, Q4_1AndQ5_1HandBlocks) {
+  std::vector<uint8_t> b4(kBlockBytesQ4_1), b5(kBlockBytesQ5_1);
+  for (auto* b : {&b4, &b5}) {
+    put_f16(b->data(), 0.25f);
+    put_f16(b->data() + 2, -3.0f);
+  }
+  const uint32_t qh = 0x0001'8000u;  // columns 15 and 16 have the fifth bit
+  for (int i = 0; i < 4; ++i) b5[4 + i] = static_cast<uint8_t>(qh >> (8 * i));
+  for (int j = 0; j < 16; ++j) b4[4 + j] = b5[8 + j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  std::vector<float> y4(32), y5(32);
+  dequantize_row_q4_1(b4.data(), y4.data(), 32);
+  dequantize_row_q5_1(b5.data(), y5.data(), 32);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(y4[j], j * 0.25f - 3.0f) << j;
+    EXPECT_EQ(y4[j + 16], (15 - j) * 0.25f - 3.0f) << j;
+    EXPECT_EQ(y5[j], (j + (j == 15 ? 16 : 0)) * 0.25f - 3.0f) << j;
+    EXPECT_EQ(y5[j + 16], (15 - j + (j == 0 ? 16 : 0)) * 0.25f - 3.0f) << j;
+  }
 }
 
 TEST(GgmlQuants, Q8_0HandBlocks) {
@@ -241,6 +264,28 @@ TEST(GgmlQuants, Q5_0RoundTripAndExactCodes) {
   for (int j = 0; j < 32; ++j) EXPECT_EQ(y[j], grid[j]) << j;
   EXPECT_EQ(z[6], 0x00);
   EXPECT_EQ(z[2] & z[3] & z[4] & z[5], 0xff);  // code 16 everywhere: every fifth bit set
+}
+
+// Q4_1 / Q5_1 round trip: within half a step (d = (max - min) / 15 or 31) plus f16 rounding of d and m.
+TEST(GgmlQuants, Q4_1AndQ5_1RoundTrip) {
+  const auto x = test_signal(128);
+  for (bool five : {false, true}) {
+    std::vector<uint8_t> q(128 / 32 * (five ? kBlockBytesQ5_1 : kBlockBytesQ4_1));
+    std::vector<float> y(128);
+    if (five) {
+      quantize_row_q5_1(x.data(), q.data(), 128);
+      dequantize_row_q5_1(q.data(), y.data(), 128);
+    } else {
+      quantize_row_q4_1(x.data(), q.data(), 128);
+      dequantize_row_q4_1(q.data(), y.data(), 128);
+    }
+    for (int b = 0; b < 4; ++b) {
+      const auto [lo, hi] = std::minmax_element(x.begin() + b * 32, x.begin() + b * 32 + 32);
+      const float step = (*hi - *lo) / (five ? 31.0f : 15.0f), amax = std::max(std::fabs(*lo), std::fabs(*hi));
+      const float tol = 0.5f * step + (five ? 32.0f : 16.0f) * step * std::ldexp(1.0f, -11) + amax * std::ldexp(1.0f, -11);
+      for (int j = 0; j < 32; ++j) EXPECT_NEAR(y[b * 32 + j], x[b * 32 + j], tol) << (five ? "Q5_1 " : "Q4_1 ") << b * 32 + j;
+    }
+  }
 }
 
 }  // namespace

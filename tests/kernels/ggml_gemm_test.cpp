@@ -28,8 +28,8 @@ constexpr double kTolF32 = 1e-5;
 constexpr double kTolInt = 1e-5;
 constexpr float kSentinel = -12345.0f;
 
-const GgmlQuant kTypes[] = {GgmlQuant::kQ8_0, GgmlQuant::kQ4_0, GgmlQuant::kQ5_0, GgmlQuant::kQ4_K, GgmlQuant::kQ5_K,
-                            GgmlQuant::kQ6_K};
+const GgmlQuant kTypes[] = {GgmlQuant::kQ8_0, GgmlQuant::kQ4_0, GgmlQuant::kQ5_0, GgmlQuant::kQ4_1,
+                            GgmlQuant::kQ5_1, GgmlQuant::kQ4_K, GgmlQuant::kQ5_K, GgmlQuant::kQ6_K};
 
 void put_f16(uint8_t* p, float v) {
   const uint16_t h = f32_to_fp16(v);
@@ -59,6 +59,7 @@ GMat make_gmat(GgmlQuant t, int64_t n, int64_t k, std::mt19937& rng) {
     if (t == GgmlQuant::kQ6_K) put_f16(p + 208, scale(rng));
     else put_f16(p, scale(rng));
     if (t == GgmlQuant::kQ4_K || t == GgmlQuant::kQ5_K) put_f16(p + 2, scale(rng));
+    if (t == GgmlQuant::kQ4_1 || t == GgmlQuant::kQ5_1) put_f16(p + 2, -16.0f * scale(rng));  // m: a block's minimum
   }
   m.w.data = m.bytes.data();
   m.dense.resize(static_cast<size_t>(n * k));
@@ -124,17 +125,20 @@ TEST_P(GgmlGemm, OddBlockCountsAndLongRows) {
   check(table_, GgmlQuant::kQ4_0, ActPrecision::kBF16, 2, 5, 96, 12);
   check(table_, GgmlQuant::kQ5_0, ActPrecision::kBF16, 3, 5, 96, 17);
   check(table_, GgmlQuant::kQ5_0, ActPrecision::kBF16, 1, 3, 128, 18);  // attn_k_b's rows (qk_nope 128)
+  check(table_, GgmlQuant::kQ4_1, ActPrecision::kBF16, 2, 5, 96, 19);
+  check(table_, GgmlQuant::kQ5_1, ActPrecision::kBF16, 3, 5, 160, 20);
   for (GgmlQuant q : kTypes) check(table_, q, ActPrecision::kBF16, 1, 17, 768, 13);
   check(table_, GgmlQuant::kQ4_K, ActPrecision::kBF16, 5, 6, 2048, 14);
   check(table_, GgmlQuant::kQ5_K, ActPrecision::kBF16, 5, 6, 2048, 16);
   check(table_, GgmlQuant::kQ6_K, ActPrecision::kF32, 5, 6, 2048, 15);
 }
 
-// Prefill shapes: from 8 activation rows Q8_0 / Q5_0 / Q4_K / Q6_K take repacked 16-row panels (AVX-512 VNNI);
+// Prefill shapes: from 8 activation rows every type but Q5_K takes repacked 16-row panels (AVX-512 VNNI);
 // n = 40 from n_begin = 1 leaves a partial last panel, m = 13 / 37 partial activation tiles.
 TEST_P(GgmlGemm, PrefillPanelsMatchReference) {
   uint32_t seed = 100;
-  for (GgmlQuant q : {GgmlQuant::kQ8_0, GgmlQuant::kQ4_K, GgmlQuant::kQ4_0, GgmlQuant::kQ5_0, GgmlQuant::kQ6_K})
+  for (GgmlQuant q : {GgmlQuant::kQ8_0, GgmlQuant::kQ4_K, GgmlQuant::kQ4_0, GgmlQuant::kQ5_0, GgmlQuant::kQ4_1,
+                      GgmlQuant::kQ5_1, GgmlQuant::kQ6_K})
     for (int64_t m : {8, 10, 11, 12, 13, 14, 15, 37}) {  // with m = 9 below: every tail of the 8-row passes
       check(table_, q, ActPrecision::kBF16, m, 40, 512, seed++);
       if (HasFatalFailure()) return;

@@ -67,13 +67,17 @@ Choice choose(int64_t cols, GgufWeights want, bool matrix) {
   Choice c = q8;
   const Choice q5{GgmlType::kQ5_0, 32, q::kBlockBytesQ5_0, q::quantize_row_q5_0};
   if (want == GgufWeights::kQ4_0) c = {GgmlType::kQ4_0, 32, q::kBlockBytesQ4_0, q::quantize_row_q4_0};
+  const Choice q5_1{GgmlType::kQ5_1, 32, q::kBlockBytesQ5_1, q::quantize_row_q5_1};
   if (want == GgufWeights::kQ5_0) c = q5;
+  if (want == GgufWeights::kQ4_1) c = {GgmlType::kQ4_1, 32, q::kBlockBytesQ4_1, q::quantize_row_q4_1};
+  if (want == GgufWeights::kQ5_1) c = q5_1;
   if (want == GgufWeights::kQ4_K) c = {GgmlType::kQ4_K, 256, q::kBlockBytesQ4_K, q::quantize_row_q4_k};
   if (want == GgufWeights::kQ5_K) c = {GgmlType::kQ5_K, 256, q::kBlockBytesQ5_K, q::quantize_row_q5_k};
   if (want == GgufWeights::kQ6_K) c = {GgmlType::kQ6_K, 256, q::kBlockBytesQ6_K, q::quantize_row_q6_k};
-  // Rows too short for a k-quant fall back as llama-quantize does: Q4_K to Q5_0, the others to Q8_0
-  // (V2-Lite's 1408-wide expert down projections and 128-wide attn_k_b in a Q4_K_M file are Q5_0).
-  if (want == GgufWeights::kF16 || cols % c.block != 0) c = want == GgufWeights::kQ4_K ? q5 : q8;
+  // Rows too short for a k-quant fall back as llama-quantize does: Q4_K to Q5_0, Q5_K to Q5_1, Q6_K
+  // to Q8_0 (V2-Lite's 1408-wide expert down projections and 128-wide attn_k_b in a Q4_K_M file are Q5_0).
+  if (want == GgufWeights::kF16 || cols % c.block != 0)
+    c = want == GgufWeights::kQ4_K ? q5 : want == GgufWeights::kQ5_K ? q5_1 : q8;
   if (want == GgufWeights::kF16 || cols % c.block != 0) return {.type = GgmlType::kF16};
   return c;
 }
@@ -400,6 +404,8 @@ std::vector<float> gguf_roundtrip(const std::vector<float>& v, int64_t cols, Ggu
       case GgmlType::kQ8_0: kernels::ref::dequantize_row_q8_0(src, dst, cols); break;
       case GgmlType::kQ4_0: kernels::ref::dequantize_row_q4_0(src, dst, cols); break;
       case GgmlType::kQ5_0: kernels::ref::dequantize_row_q5_0(src, dst, cols); break;
+      case GgmlType::kQ4_1: kernels::ref::dequantize_row_q4_1(src, dst, cols); break;
+      case GgmlType::kQ5_1: kernels::ref::dequantize_row_q5_1(src, dst, cols); break;
       case GgmlType::kQ4_K: kernels::ref::dequantize_row_q4_k(src, dst, cols); break;
       case GgmlType::kQ5_K: kernels::ref::dequantize_row_q5_k(src, dst, cols); break;
       case GgmlType::kQ6_K: kernels::ref::dequantize_row_q6_k(src, dst, cols); break;

@@ -15,7 +15,7 @@
 
 namespace radseek::testing {
 
-enum class GgufWeights { kF32, kF16, kBF16, kQ8_0, kQ4_0, kQ5_0, kQ4_K, kQ5_K, kQ6_K };
+enum class GgufWeights { kF32, kF16, kBF16, kQ8_0, kQ4_0, kQ5_0, kQ4_1, kQ5_1, kQ4_K, kQ5_K, kQ6_K };
 
 struct GgufConvertArgs {
   std::string hf_dir;

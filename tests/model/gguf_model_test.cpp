@@ -148,12 +148,16 @@ TEST_P(GgufMatchesFolder, SameWeightsSameLogprobs) {
   EXPECT_LE(max_diff(logprobs(make_gguf(dir, GgufWeights::kF32)), want), kTolSameValues) << "F32";
   EXPECT_LE(max_diff(logprobs(make_gguf(dir, GgufWeights::kF16)), want), kTolF16) << "F16";
   EXPECT_LE(max_diff(logprobs(make_gguf(dir, GgufWeights::kBF16)), want), kTolSameValues) << "BF16";
-  for (GgufWeights w : {GgufWeights::kQ8_0, GgufWeights::kQ4_0, GgufWeights::kQ5_0}) {
+  for (GgufWeights w : {GgufWeights::kQ8_0, GgufWeights::kQ4_0, GgufWeights::kQ5_0, GgufWeights::kQ4_1, GgufWeights::kQ5_1}) {
     const std::string deq = make_dequantised_folder(dir, w);
     const std::string gguf = make_gguf(dir, w);
     const auto same = logprobs(deq), got = logprobs(gguf);
     const double d = max_diff(got, same), vs_bf16 = max_diff(got, want);
-    const char* name = w == GgufWeights::kQ8_0 ? "Q8_0" : w == GgufWeights::kQ4_0 ? "Q4_0" : "Q5_0";
+    const char* name = w == GgufWeights::kQ8_0   ? "Q8_0"
+                       : w == GgufWeights::kQ4_0 ? "Q4_0"
+                       : w == GgufWeights::kQ5_0 ? "Q5_0"
+                       : w == GgufWeights::kQ4_1 ? "Q4_1"
+                                                 : "Q5_1";
     EXPECT_LE(d, kTolSameValues) << name;
     const auto int8 = logprobs(gguf, kernels::ActPrecision::kBF16);
     const double di = max_diff(int8, same), dm = median_diff(int8, same);

@@ -1,4 +1,4 @@
-// hf_to_gguf DIR OUT.gguf [f32|f16|bf16|q8_0|q4_0|q4_k|q5_k|q6_k] [--split-kv-b]: the test converter as a tool,
+// hf_to_gguf DIR OUT.gguf [f32|f16|bf16|q8_0|q4_0|q5_0|q4_1|q5_1|q4_k|q5_k|q6_k] [--split-kv-b]: the test converter as a tool,
 // for benchmarks on GGUF copies of generated checkpoints.
 #include <cstdio>
 #include <cstring>
@@ -9,7 +9,7 @@
 int main(int argc, char** argv) {
   using radseek::testing::GgufWeights;
   if (argc < 3) {
-    std::fprintf(stderr, "usage: hf_to_gguf DIR OUT.gguf [f32|f16|bf16|q8_0|q4_0|q4_k|q5_k|q6_k] [--split-kv-b]\n");
+    std::fprintf(stderr, "usage: hf_to_gguf DIR OUT.gguf [f32|f16|bf16|q8_0|q4_0|q5_0|q4_1|q5_1|q4_k|q5_k|q6_k] [--split-kv-b]\n");
     return 2;
   }
   radseek::testing::GgufConvertArgs a{.hf_dir = argv[1], .out_path = argv[2]};
@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
     else if (s == "q8_0") a.weights = GgufWeights::kQ8_0;
     else if (s == "q4_0") a.weights = GgufWeights::kQ4_0;
     else if (s == "q5_0") a.weights = GgufWeights::kQ5_0;
+    else if (s == "q4_1") a.weights = GgufWeights::kQ4_1;
+    else if (s == "q5_1") a.weights = GgufWeights::kQ5_1;
     else if (s == "q4_k") a.weights = GgufWeights::kQ4_K;
     else if (s == "q5_k") a.weights = GgufWeights::kQ5_K;
     else if (s == "q6_k") a.weights = GgufWeights::kQ6_K;

@@ -10,7 +10,7 @@
 namespace radseek::kernels::ref {
 
 int64_t ggml_act_group(GgmlQuant q) {
-  return q == GgmlQuant::kQ8_0 || q == GgmlQuant::kQ4_0 || q == GgmlQuant::kQ5_0 ? 32 : kQK_K;
+  return q == GgmlQuant::kQ4_K || q == GgmlQuant::kQ5_K || q == GgmlQuant::kQ6_K ? kQK_K : 32;
 }
 
 void dequantize_row_ggml(GgmlQuant q, const uint8_t* blocks, float* out, int64_t n) {
@@ -18,6 +18,8 @@ void dequantize_row_ggml(GgmlQuant q, const uint8_t* blocks, float* out, int64_t
     case GgmlQuant::kQ8_0: return dequantize_row_q8_0(blocks, out, n);
     case GgmlQuant::kQ4_0: return dequantize_row_q4_0(blocks, out, n);
     case GgmlQuant::kQ5_0: return dequantize_row_q5_0(blocks, out, n);
+    case GgmlQuant::kQ4_1: return dequantize_row_q4_1(blocks, out, n);
+    case GgmlQuant::kQ5_1: return dequantize_row_q5_1(blocks, out, n);
     case GgmlQuant::kQ4_K: return dequantize_row_q4_k(blocks, out, n);
     case GgmlQuant::kQ5_K: return dequantize_row_q5_k(blocks, out, n);
     case GgmlQuant::kQ6_K: return dequantize_row_q6_k(blocks, out, n);

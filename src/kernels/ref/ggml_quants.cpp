@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "base/numeric.h"
 
@@ -61,6 +62,30 @@ void dequantize_row_q5_0(const uint8_t* blocks, float* out, int64_t n) {
     }
   }
 }
+
+// Q4_1 (kFive false) and Q5_1: x = q·d + m, q the nibble (plus 16 where qh's bit is set).
+template <bool kFive>
+void dequantize_row_q_1(const uint8_t* blocks, float* out, int64_t n) {
+  const size_t bytes = kFive ? kBlockBytesQ5_1 : kBlockBytesQ4_1;
+  for (int64_t b = 0; b < n / kQK4_0; ++b) {
+    const uint8_t* blk = blocks + b * bytes;
+    const float d = load_f16(blk), m = load_f16(blk + 2);
+    uint32_t qh = 0;
+    if (kFive) qh = static_cast<uint32_t>(blk[4]) | static_cast<uint32_t>(blk[5]) << 8 |
+                    static_cast<uint32_t>(blk[6]) << 16 | static_cast<uint32_t>(blk[7]) << 24;
+    const uint8_t* qs = blk + (kFive ? 8 : 4);
+    float* y = out + b * kQK4_0;
+    for (int j = 0; j < 16; ++j) {
+      const int lo = (qs[j] & 0x0F) | static_cast<int>(((qh >> j) & 1u) << 4);
+      const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
+      y[j] = static_cast<float>(lo) * d + m;
+      y[j + 16] = static_cast<float>(hi) * d + m;
+    }
+  }
+}
+
+void dequantize_row_q4_1(const uint8_t* blocks, float* out, int64_t n) { dequantize_row_q_1<false>(blocks, out, n); }
+void dequantize_row_q5_1(const uint8_t* blocks, float* out, int64_t n) { dequantize_row_q_1<true>(blocks, out, n); }
 
 void dequantize_row_q8_0(const uint8_t* blocks, float* out, int64_t n) {
   for (int64_t b = 0; b < n / kQK8_0; ++b) {
@@ -196,6 +221,41 @@ void quantize_row_q5_0(const float* x, uint8_t* blocks, int64_t n) {
     for (int i = 0; i < 4; ++i) blk[2 + i] = static_cast<uint8_t>(qh >> (8 * i));
   }
 }
+
+// Q4_1 / Q5_1 (ggml quantize_row_q4_1_ref / q5_1_ref): min and max of the block, d = (max - min) /
+// (2^bits - 1), codes round((x - min) / d).
+template <bool kFive>
+void quantize_row_q_1(const float* x, uint8_t* blocks, int64_t n) {
+  const size_t bytes = kFive ? kBlockBytesQ5_1 : kBlockBytesQ4_1;
+  const float levels = kFive ? 31.0f : 15.0f;
+  for (int64_t b = 0; b < n / kQK4_0; ++b, x += kQK4_0) {
+    float min = std::numeric_limits<float>::max(), max = -std::numeric_limits<float>::max();
+    for (int j = 0; j < 32; ++j) {
+      min = std::min(min, x[j]);
+      max = std::max(max, x[j]);
+    }
+    const float d = (max - min) / levels;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    uint8_t* blk = blocks + b * bytes;
+    store_f16(blk, d);
+    store_f16(blk + 2, min);
+    uint8_t* qs = blk + (kFive ? 8 : 4);
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; ++j) {
+      const int top = kFive ? 31 : 15;
+      const int xi0 = std::min(top, static_cast<int>(static_cast<int8_t>((x[j] - min) * id + 0.5f)));
+      const int xi1 = std::min(top, static_cast<int>(static_cast<int8_t>((x[j + 16] - min) * id + 0.5f)));
+      qs[j] = static_cast<uint8_t>((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
+      qh |= static_cast<uint32_t>((xi0 >> 4) & 1) << j;
+      qh |= static_cast<uint32_t>((xi1 >> 4) & 1) << (j + 16);
+    }
+    if (kFive)
+      for (int i = 0; i < 4; ++i) blk[4 + i] = static_cast<uint8_t>(qh >> (8 * i));
+  }
+}
+
+void quantize_row_q4_1(const float* x, uint8_t* blocks, int64_t n) { quantize_row_q_1<false>(x, blocks, n); }
+void quantize_row_q5_1(const float* x, uint8_t* blocks, int64_t n) { quantize_row_q_1<true>(x, blocks, n); }
 
 void quantize_row_q8_0(const float* x, uint8_t* blocks, int64_t n) {
   for (int64_t b = 0; b < n / kQK8_0; ++b, x += kQK8_0) {

@@ -5,6 +5,8 @@
 // Layouts (ggml-common.h). A row of n elements is n / block_elems consecutive blocks:
 //   Q4_0  32 elems, 18 B: f16 d; u8 qs[16]              x[j] = (lo4(qs[j]) - 8)·d, x[j+16] = (hi4(qs[j]) - 8)·d
 //   Q5_0  32 elems, 22 B: f16 d; u32 qh (LE); u8 qs[16]  as Q4_0 with bit j of qh the 5th bit of x[j]: (q5 - 16)·d
+//   Q4_1  32 elems, 20 B: f16 d, m; u8 qs[16]         x[j] = lo4(qs[j])·d + m, x[j+16] = hi4(qs[j])·d + m
+//   Q5_1  32 elems, 24 B: f16 d, m; u32 qh; u8 qs[16]  as Q4_1 with Q5_0's fifth bits: q5·d + m
 //   Q8_0  32 elems, 34 B: f16 d; i8 qs[32]              x[j] = qs[j]·d
 //   Q4_K 256 elems, 144 B: f16 d, dmin; u8 scales[12]; u8 qs[128]        8 sub-blocks of 32, 6-bit scale/min
 //   Q5_K 256 elems, 176 B: f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]   as Q4_K plus a 5th bit in qh
@@ -25,6 +27,8 @@ inline constexpr int64_t kQK_K = 256;  // super-block of the k-quants
 // Blocks are byte arrays with fixed offsets: no struct padding questions, any alignment accepted.
 inline constexpr size_t kBlockBytesQ4_0 = 2 + 16;
 inline constexpr size_t kBlockBytesQ5_0 = 2 + 4 + 16;
+inline constexpr size_t kBlockBytesQ4_1 = 2 + 2 + 16;
+inline constexpr size_t kBlockBytesQ5_1 = 2 + 2 + 4 + 16;
 inline constexpr size_t kBlockBytesQ8_0 = 2 + 32;
 inline constexpr size_t kBlockBytesQ4_K = 2 + 2 + 12 + 128;
 inline constexpr size_t kBlockBytesQ5_K = 2 + 2 + 12 + 32 + 128;
@@ -33,6 +37,8 @@ inline constexpr size_t kBlockBytesQ6_K = 128 + 64 + 16 + 2;
 // Dequantise n elements (n a multiple of the block size) from `blocks` into `out`.
 void dequantize_row_q4_0(const uint8_t* blocks, float* out, int64_t n);
 void dequantize_row_q5_0(const uint8_t* blocks, float* out, int64_t n);
+void dequantize_row_q4_1(const uint8_t* blocks, float* out, int64_t n);
+void dequantize_row_q5_1(const uint8_t* blocks, float* out, int64_t n);
 void dequantize_row_q8_0(const uint8_t* blocks, float* out, int64_t n);
 void dequantize_row_q4_k(const uint8_t* blocks, float* out, int64_t n);
 void dequantize_row_q5_k(const uint8_t* blocks, float* out, int64_t n);
@@ -46,6 +52,8 @@ void dequantize_row_f32(const uint8_t* data, float* out, int64_t n);
 // files and as the reference for faster quantisers.
 void quantize_row_q4_0(const float* x, uint8_t* blocks, int64_t n);
 void quantize_row_q5_0(const float* x, uint8_t* blocks, int64_t n);
+void quantize_row_q4_1(const float* x, uint8_t* blocks, int64_t n);
+void quantize_row_q5_1(const float* x, uint8_t* blocks, int64_t n);
 void quantize_row_q8_0(const float* x, uint8_t* blocks, int64_t n);
 // Q4_K, Q5_K and Q6_K writers (n a multiple of 256) for tests and conversions. Not ggml's
 // search-based quantisers (make_qkx2_quants / make_qx_quants): plain min/max (Q4_K, Q5_K) and absmax

@@ -1,5 +1,5 @@
 // AVX2 gemm for ggml block weights (GGUF), the level for CPUs without AVX-512 VNNI.
-// ActPrecision::kBF16 with Q8_0 / Q4_0 / Q5_0 / Q4_K / Q5_K / Q6_K — integer path as llama.cpp's AVX2 code: activations
+// ActPrecision::kBF16 with every supported type — integer path as llama.cpp's AVX2 code: activations
 // quantised once per product (quantize_ggml, bit-identical to ref::quantize_ggml), then per 32
 // columns vpmaddubsw (u8 × s8 → i16 pairs) and vpmaddwd (pairs → i32, by 1 or by the sub-block's
 // scale), one convert and FMA per block (Q8_0/Q4_0) or super-block (Q4_K):
@@ -7,11 +7,12 @@
 //     (vpsignb; the activation codes never use −128, so the negation cannot overflow).
 //   Q4_0: nibbles w + 8 against x; the 8·Σxq offset comes from the activations' step·bsum32.
 //   Q5_0: as Q4_0 with qh's bit per column adding 16 (codes w + 16, offset 16·Σxq).
+//   Q4_1 / Q5_1: codes are q (x = q·d + m); the m·Σxq term is added from the same sums.
 //   Q4_K: nibbles q against x, scales by vpmaddwd; the min term dmin·Σ m·Σxq from per-32 code sums.
 //   Q5_K: as Q4_K with qh's fifth bit moved to bit 4 of each code (0..31: no vpmaddubsw saturation).
 //   Q6_K: 6-bit q = w + 32 against x, 16-column scales by vpmaddwd; 32·Σ sc·Σxq from per-16 sums.
-// FP32 activations: each weight row is dequantised once by the scalar
-// reference, then FMA dot products with every activation row (kBF16: code × step).
+// FP32 activations: each weight row is dequantised once by the scalar reference, then FMA dot
+// products with every activation row.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -105,23 +106,6 @@ float row_q8_0(const uint8_t* row, int64_t nblocks, const int8_t* xq, const floa
   return hsum(_mm256_add_ps(acc0, acc1));
 }
 
-float row_q4_0(const uint8_t* row, int64_t nblocks, const int8_t* xq, const float* step, const float* step_bsum32) {
-  __m256 acc = _mm256_setzero_ps();
-  float corr = 0.0f;
-  const __m128i nib = _mm_set1_epi8(0x0f);
-  for (int64_t b = 0; b < nblocks; ++b) {
-    const uint8_t* p = row + b * 18;
-    if ((b & 3) == 0) prefetch_ahead(p, 72);
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
-    const __m256i w = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), nib), _mm_and_si128(q, nib));
-    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * 32));
-    const float d = f16_at(p);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot32(w, x)), _mm256_set1_ps(d * step[b]), acc);
-    corr += d * step_bsum32[b];
-  }
-  return hsum(acc) - 8.0f * corr;
-}
-
 // Byte j of the result is 16 where bit j of `bits` is set, else 0: each byte picks its dword byte
 // (j / 8), ORs in every bit but its own, and compares with all ones.
 inline __m256i sixteen_where(uint32_t bits) {
@@ -133,25 +117,31 @@ inline __m256i sixteen_where(uint32_t bits) {
   return _mm256_and_si256(set, _mm256_set1_epi8(16));
 }
 
-// Q5_0: as Q4_0 with qh's bit j adding 16 to column j's nibble; codes w + 16 (0..31).
-float row_q5_0(const uint8_t* row, int64_t nblocks, const int8_t* xq, const float* step, const float* step_bsum32) {
+// The nibble types: Q4_0 (w + 8), Q5_0 (qh's bit j adds 16 to column j: w + 16), Q4_1 and Q5_1 (q
+// itself, x = q·d + m: the m term added as m·step·Σxq where the others take off offset·d·step·Σxq).
+template <bool kFive, bool kMin>
+float row_nibbles(const uint8_t* row, int64_t nblocks, const int8_t* xq, const float* step, const float* step_bsum32) {
+  constexpr int64_t kBytes = 18 + (kFive ? 4 : 0) + (kMin ? 2 : 0), kQh = kMin ? 4 : 2, kQs = kQh + (kFive ? 4 : 0);
+  constexpr float kOffset = kMin ? -1.0f : kFive ? 16.0f : 8.0f;  // the factor taken off corr
   __m256 acc = _mm256_setzero_ps();
   float corr = 0.0f;
   const __m128i nib = _mm_set1_epi8(0x0f);
   for (int64_t b = 0; b < nblocks; ++b) {
-    const uint8_t* p = row + b * 22;
-    if ((b & 3) == 0) prefetch_ahead(p, 88);
-    uint32_t qh;
-    std::memcpy(&qh, p + 2, 4);
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 6));
-    const __m256i w = _mm256_or_si256(_mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), nib), _mm_and_si128(q, nib)),
-                                      sixteen_where(qh));
+    const uint8_t* p = row + b * kBytes;
+    if ((b & 3) == 0) prefetch_ahead(p, 4 * kBytes);
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kQs));
+    __m256i w = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), nib), _mm_and_si128(q, nib));
+    if constexpr (kFive) {
+      uint32_t qh;
+      std::memcpy(&qh, p + kQh, 4);
+      w = _mm256_or_si256(w, sixteen_where(qh));
+    }
     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * 32));
     const float d = f16_at(p);
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot32(w, x)), _mm256_set1_ps(d * step[b]), acc);
-    corr += d * step_bsum32[b];
+    corr += (kMin ? f16_at(p + 2) : d) * step_bsum32[b];
   }
-  return hsum(acc) - 16.0f * corr;
+  return hsum(acc) - kOffset * corr;
 }
 
 // ggml's packed 6-bit Q4_K scales and mins → 8 scale bytes then 8 min bytes (ref::unpack_scale_min_k4).
@@ -248,11 +238,6 @@ float row_q6_k(const uint8_t* row, int64_t nblocks, const int8_t* xq, const floa
   return hsum(acc) - hsum(cacc);
 }
 
-bool has_int_path(GgmlQuant t) {
-  return t == GgmlQuant::kQ8_0 || t == GgmlQuant::kQ4_0 || t == GgmlQuant::kQ5_0 || t == GgmlQuant::kQ4_K || t == GgmlQuant::kQ5_K ||
-         t == GgmlQuant::kQ6_K;
-}
-
 void gemm_int(const GemmArgs& a, const ref::GgmlActs& ac) {
   const WeightMatrix& w = *a.w;
   const int64_t k = w.cols, rb = row_bytes(w), nblocks = k / ggml_quant_info(w.ggml).block_elems, G = k / 32;
@@ -264,8 +249,10 @@ void gemm_int(const GemmArgs& a, const ref::GgmlActs& ac) {
       float r = 0.0f;
       switch (w.ggml) {
         case GgmlQuant::kQ8_0: r = row_q8_0(row, nblocks, xq, ac.step + i * S); break;
-        case GgmlQuant::kQ4_0: r = row_q4_0(row, nblocks, xq, ac.step + i * S, ac.step_bsum32 + i * G); break;
-        case GgmlQuant::kQ5_0: r = row_q5_0(row, nblocks, xq, ac.step + i * S, ac.step_bsum32 + i * G); break;
+        case GgmlQuant::kQ4_0: r = row_nibbles<false, false>(row, nblocks, xq, ac.step + i * S, ac.step_bsum32 + i * G); break;
+        case GgmlQuant::kQ5_0: r = row_nibbles<true, false>(row, nblocks, xq, ac.step + i * S, ac.step_bsum32 + i * G); break;
+        case GgmlQuant::kQ4_1: r = row_nibbles<false, true>(row, nblocks, xq, ac.step + i * S, ac.step_bsum32 + i * G); break;
+        case GgmlQuant::kQ5_1: r = row_nibbles<true, true>(row, nblocks, xq, ac.step + i * S, ac.step_bsum32 + i * G); break;
         case GgmlQuant::kQ4_K: r = row_k4<false>(row, nblocks, xq, ac.step + i * S, ac.bsum32 + i * G); break;
         case GgmlQuant::kQ5_K: r = row_k4<true>(row, nblocks, xq, ac.step + i * S, ac.bsum32 + i * G); break;
         default: r = row_q6_k(row, nblocks, xq, ac.step + i * S, ac.bsum16 + i * (k / 16)); break;
@@ -289,31 +276,20 @@ void quantize_ggml(const GgmlQuantizeArgs& a) {
 void gemm_ggml(const GemmArgs& a) {
   const WeightMatrix& w = *a.w;
   const int64_t k = w.cols, rb = row_bytes(w);
-  ref::GgmlActs ac;
-  if (a.precision == ActPrecision::kBF16) {
+  if (a.precision == ActPrecision::kBF16) {  // every ggml type has an integer row kernel here
     const void* xq = a.xq;
     if (xq == nullptr) {
       void* buf = ref::thread_acts_buffer(ggml_acts_bytes(a.m, k));
       quantize_ggml(GgmlQuantizeArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .k = k, .type = w.ggml, .out = buf});
       xq = buf;
     }
-    ac = ref::ggml_acts_view(const_cast<void*>(xq), a.m, k, w.ggml);
-    if (has_int_path(w.ggml)) return gemm_int(a, ac);
+    return gemm_int(a, ref::ggml_acts_view(const_cast<void*>(xq), a.m, k, w.ggml));
   }
-  thread_local std::vector<float> row, xr;  // the calling thread's, reused across calls
+  thread_local std::vector<float> row;  // the calling thread's, reused across calls
   row.resize(static_cast<size_t>(k));
-  const float* x = a.x;
-  int64_t ldx = a.ldx;
-  if (a.precision == ActPrecision::kBF16) {
-    xr.resize(static_cast<size_t>(a.m * k));
-    for (int64_t i = 0; i < a.m; ++i)
-      for (int64_t c = 0; c < k; ++c) xr[i * k + c] = static_cast<float>(ac.q[i * k + c]) * ac.step[i * (k / ac.group) + c / ac.group];
-    x = xr.data();
-    ldx = k;
-  }
   for (int64_t j = a.n_begin; j < a.n_end; ++j) {
     ref::dequantize_row_ggml(w.ggml, static_cast<const uint8_t*>(w.data) + j * rb, row.data(), k);
-    for (int64_t i = 0; i < a.m; ++i) a.y[i * a.ldy + j - a.y_col_offset] = dot(x + i * ldx, row.data(), k);
+    for (int64_t i = 0; i < a.m; ++i) a.y[i * a.ldy + j - a.y_col_offset] = dot(a.x + i * a.ldx, row.data(), k);
   }
 }
 

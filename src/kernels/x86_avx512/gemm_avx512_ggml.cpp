@@ -1,4 +1,4 @@
-// AVX-512 (+VNNI) gemm for ggml block weights (GGUF Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K; FP32
+// AVX-512 (+VNNI) gemm for ggml block weights (GGUF Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K; FP32
 // activations take the dequantising path at the end). Contract and oracle: ref/ggml_gemm.h.
 //
 // Legend: m activation rows, k = w.cols, n weight rows; a "block" is one ggml block of the weights,
@@ -13,7 +13,8 @@
 //     offset·Σ_b d_b·step_b·Σxq_b (a 16-block vector FMA against the activations' step·bsum32).
 //     Per 16 blocks the f16 scales become one vector d·step; a permute spreads it over the lanes.
 //     Q5_0: as Q4_0 with the fifth bits (qh, one bit per column) added as 16 under a byte mask: codes
-//     w + 16.
+//     w + 16. Q4_1 / Q5_1: the nibbles (plus the fifth bits) are q itself, x = q·d + m; the m term
+//     comes back as Σ_b m_b·step_b·Σxq_b, as the offset does for the others.
 //   Q4_K: 32 nibble bytes broadcast to both halves, the upper half shifted by 4: 64 columns (two
 //     sub-blocks) in order. vpmaddubsw makes i16 pairs, vpdpwssd multiplies them by the 6-bit
 //     scales into i32, so one super-block needs one float FMA; the min term is dmin·Σ m·Σxq
@@ -93,29 +94,38 @@ inline float hsum256(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(m2, _mm_shuffle_ps(m2, m2, 1)));
 }
 
-// The 32-column block types of row_32.
-enum class Blk32 { kQ8_0, kQ4_0, kQ5_0 };
+// The 32-column block types of row_32: bytes, where the nibbles (qs) and fifth bits (qh) start, and
+// whether the block carries a min m (x = q·d + m) after d.
+enum class Blk32 { kQ8_0, kQ4_0, kQ5_0, kQ4_1, kQ5_1 };
 template <Blk32 K>
-inline constexpr int64_t kBlk32Bytes = K == Blk32::kQ8_0 ? 34 : K == Blk32::kQ4_0 ? 18 : 22;
+inline constexpr int64_t kBlk32Bytes = K == Blk32::kQ8_0 ? 34 : K == Blk32::kQ4_0 ? 18 : K == Blk32::kQ5_0 ? 22 : K == Blk32::kQ4_1 ? 20 : 24;
+template <Blk32 K>
+inline constexpr int64_t kBlk32Qs = K == Blk32::kQ5_1 ? 8 : K == Blk32::kQ5_0 ? 6 : K == Blk32::kQ4_1 ? 4 : 2;
+template <Blk32 K>
+inline constexpr int64_t kBlk32Qh = K == Blk32::kQ5_0 ? 2 : 4;
+template <Blk32 K>
+inline constexpr bool kBlk32Five = K == Blk32::kQ5_0 || K == Blk32::kQ5_1;
+template <Blk32 K>
+inline constexpr bool kBlk32Min = K == Blk32::kQ4_1 || K == Blk32::kQ5_1;
 
 // The unsigned codes of blocks b and b+1 (b+1 only if `two`) as 64 bytes in column order.
 // Q8_0: w + 128. Q4_0: the 16 bytes of a block broadcast to two 128-bit lanes, the second shifted
-// by 4 (low nibbles are columns 0-15, high 16-31). Q5_0: as Q4_0 after the 4-byte qh, whose bit j
-// (column j) adds 16 to byte j: the two blocks' qh words are one 64-bit byte mask.
+// by 4 (low nibbles are columns 0-15, high 16-31); Q4_1 the same. Q5_0 / Q5_1: as Q4_0 plus the
+// 4-byte qh, whose bit j (column j) adds 16 to byte j: the two blocks' qh words are one 64-bit mask.
 template <Blk32 K>
 inline __m512i pair_codes(const uint8_t* p0, bool two) {
   if constexpr (K != Blk32::kQ8_0) {
-    constexpr int64_t kQs = K == Blk32::kQ4_0 ? 2 : 6, kBytes = kBlk32Bytes<K>;
+    constexpr int64_t kQs = kBlk32Qs<K>, kBytes = kBlk32Bytes<K>;
     const __m512i shift = _mm512_set_epi64(0x0004000400040004, 0x0004000400040004, 0, 0, 0x0004000400040004,
                                            0x0004000400040004, 0, 0);
     __m512i raw = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + kQs)));
     const __m128i q1 = two ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + kBytes + kQs)) : _mm_setzero_si128();
     raw = _mm512_mask_broadcast_i32x4(raw, 0xff00, q1);
     const __m512i nib = _mm512_and_si512(_mm512_srlv_epi16(raw, shift), _mm512_set1_epi8(0x0f));
-    if constexpr (K == Blk32::kQ4_0) return nib;
+    if constexpr (!kBlk32Five<K>) return nib;
     uint32_t h0, h1 = 0;
-    std::memcpy(&h0, p0 + 2, 4);
-    if (two) std::memcpy(&h1, p0 + kBytes + 2, 4);
+    std::memcpy(&h0, p0 + kBlk32Qh<K>, 4);
+    if (two) std::memcpy(&h1, p0 + kBytes + kBlk32Qh<K>, 4);
     const __mmask64 high = _cvtu64_mask64(static_cast<uint64_t>(h0) | static_cast<uint64_t>(h1) << 32);
     return _mm512_mask_add_epi8(nib, high, nib, _mm512_set1_epi8(16));
   }
@@ -146,13 +156,13 @@ inline void chunk_32(const uint8_t* chunk, int nb, const int8_t* const* xrow, co
   }
 }
 
-// Q8_0, Q4_0 and Q5_0, 16 blocks (512 columns) per chunk: the chunk's f16 scales become one f32
+// The 32-column types, 16 blocks (512 columns) per chunk: the chunk's f16 scales become one f32
 // vector, multiplied by each activation row's steps; per pair of blocks a permute spreads that row's
 // two scale products over the dot product's lanes.
 template <Blk32 K, int MR>
 void row_32(const RowJob& jb) {
   constexpr int64_t kBytes = kBlk32Bytes<K>;
-  constexpr float kOffset = K == Blk32::kQ8_0 ? 128.0f : K == Blk32::kQ4_0 ? 8.0f : 16.0f;
+  constexpr float kOffset = K == Blk32::kQ8_0 ? 128.0f : K == Blk32::kQ4_0 ? 8.0f : K == Blk32::kQ5_0 ? 16.0f : 0.0f;
   const ref::GgmlActs& ac = *jb.ac;
   const int64_t k = ac.k, G = k / 32;
   __m512 acc[MR][2], corr[MR];
@@ -168,13 +178,15 @@ void row_32(const RowJob& jb) {
                                             _mm512_set1_epi32(static_cast<int>(kBytes)));
     const __m512i dword = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, chunk, 1);
     const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dword));
+    // The term taken with step·Σxq: d (times the offset, at the end) or m (Q4_1 / Q5_1, added).
+    const __m512 cw = kBlk32Min<K> ? _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dword, 16))) : dw;
     __m512 ds[MR];
     const int8_t* xrow[MR];
     RADSEEK_UNROLL
     for (int i = 0; i < MR; ++i) {
       const int64_t at = (jb.i0 + i) * G + b0;
       ds[i] = _mm512_mul_ps(dw, _mm512_maskz_loadu_ps(live, ac.step + at));
-      corr[i] = _mm512_fmadd_ps(dw, _mm512_maskz_loadu_ps(live, ac.step_bsum32 + at), corr[i]);
+      corr[i] = _mm512_fmadd_ps(cw, _mm512_maskz_loadu_ps(live, ac.step_bsum32 + at), corr[i]);
       xrow[i] = ac.q + (jb.i0 + i) * k + b0 * 32;
     }
     if (nb == 16) {
@@ -185,7 +197,8 @@ void row_32(const RowJob& jb) {
   }
   RADSEEK_UNROLL
   for (int i = 0; i < MR; ++i)
-    jb.out[i] = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1])) - kOffset * _mm512_reduce_add_ps(corr[i]);
+    jb.out[i] = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][0], acc[i][1])) +
+                (kBlk32Min<K> ? 1.0f : -kOffset) * _mm512_reduce_add_ps(corr[i]);
 }
 
 // ggml's 12-byte Q4_K scale/min packing unpacked into 8 scale bytes then 8 min bytes (ggml's
@@ -320,6 +333,8 @@ void row_any(GgmlQuant t, const RowJob& jb) {
     case GgmlQuant::kQ8_0: return row_32<Blk32::kQ8_0, MR>(jb);
     case GgmlQuant::kQ4_0: return row_32<Blk32::kQ4_0, MR>(jb);
     case GgmlQuant::kQ5_0: return row_32<Blk32::kQ5_0, MR>(jb);
+    case GgmlQuant::kQ4_1: return row_32<Blk32::kQ4_1, MR>(jb);
+    case GgmlQuant::kQ5_1: return row_32<Blk32::kQ5_1, MR>(jb);
     case GgmlQuant::kQ4_K: return row_k4<false, MR>(jb);
     case GgmlQuant::kQ5_K: return row_k4<true, MR>(jb);
     case GgmlQuant::kQ6_K: return row_q6_k<MR>(jb);

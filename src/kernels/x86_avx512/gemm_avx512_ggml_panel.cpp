@@ -1,4 +1,4 @@
-// AVX-512 VNNI prefill (m ≥ kPanelMinRows) for GGUF Q8_0 / Q5_0 / Q4_K / Q6_K and radseek's Q8 / Q4 weights on int8
+// AVX-512 VNNI prefill (m ≥ kPanelMinRows) for GGUF Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 / Q4_K / Q6_K and radseek's Q8 / Q4 weights on int8
 // activations (ActPrecision::kBF16), the case where the row kernels (gemm_avx512_ggml.cpp,
 // gemm_avx512_q.cpp) spend most of their work per activation row on scales: there one vpdpbusd
 // covers 64 columns of one weight row and is followed by a convert, a permute and an FMA (~6 uops
@@ -10,8 +10,9 @@
 // in one i32 vector per activation row — the 16 rows' integer dot products over those 32 columns —
 // scaled once by the 16 rows' block scales: ~12 uops per 512 multiply-adds.
 //   Q8_0 and Q8: codes w + 128 (XOR 0x80); 128·Σxq of the block is subtracted in i32 before the
-//     convert. Q4: codes are the nibbles (w + 8), 8·Σxq subtracted. Q5_0: nibbles plus 16 where the
-//     column's qh bit is set (w + 16), 16·Σxq subtracted.
+//     convert. Q4 and Q4_0: codes are the nibbles (w + 8), 8·Σxq subtracted. Q5_0: nibbles plus 16
+//     where the column's qh bit is set (w + 16), 16·Σxq subtracted. Q4_1 / Q5_1: the same codes are q
+//     (x = q·d + m), and m·Σxq is added per block as Q4_K's min term.
 //   Q4_K: codes are the 4-bit q (0..15) of sub-block s; the block scale is d·sc[s] and the min term
 //     dmin·m[s]·Σxq is subtracted per block (as row_k4 does per super-block).
 //   Q6_K: codes are the 6-bit q (w + 32); a 32-column block holds two 16-column sub-blocks with their
@@ -170,10 +171,13 @@ void pack_q8_0(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nbloc
   }
 }
 
-// Q5_0 rows into the panel: the 16 nibble bytes as radseek's Q4 (low nibbles columns 0-15, high
-// 16-31), then group g (columns 4g .. 4g+3) gets 16 in byte e where bit 4g+e of the row's qh is set:
-// the 4 bits index a 16-entry table of byte patterns (one permute per group for all 16 rows).
-void pack_q5_0(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nblocks, Panel& p) {
+// Q4_0 / Q5_0 / Q4_1 / Q5_1 rows into the panel: the 16 nibble bytes as radseek's Q4 (low nibbles
+// columns 0-15, high 16-31); with kFive group g (columns 4g .. 4g+3) gets 16 in byte e where bit
+// 4g+e of the row's qh is set: the 4 bits index a 16-entry table of byte patterns (one permute per
+// group for all 16 rows). kMin (x = q·d + m): min holds −m, which the kMin epilogue takes off.
+template <bool kFive, bool kMin>
+void pack_nibbles(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nblocks, Panel& p) {
+  constexpr int64_t kBytes = 18 + (kFive ? 4 : 0) + (kMin ? 2 : 0), kQh = kMin ? 4 : 2, kQs = kQh + (kFive ? 4 : 0);
   const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
   const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                           _mm512_set1_epi32(static_cast<int>(rb)));
@@ -184,20 +188,26 @@ void pack_q5_0(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nbloc
                                           0x10100000, 0x10100010, 0x10101000, 0x10101010);
   const uint8_t* base = w + j0 * rb;
   for (int64_t b = 0; b < nblocks; ++b) {
-    const uint8_t* blk = base + b * 22;
+    const uint8_t* blk = base + b * kBytes;
     __m512i v[4];
-    if (rows == kNR) transpose_rows16(blk + 6, rb, v);
-    const __m512i qh = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, blk + 2, 1);  // lane r: row r's
+    if (rows == kNR) transpose_rows16(blk + kQs, rb, v);
+    __m512i qh = _mm512_setzero_si512();  // lane r: row r's
+    if constexpr (kFive) qh = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, blk + kQh, 1);
     RADSEEK_UNROLL
     for (int g = 0; g < 4; ++g) {
-      if (rows < kNR) v[g] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, blk + 6 + 4 * g, 1);
-      const __m512i lo16 = _mm512_permutexvar_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 4 * g), four), fifth);
-      const __m512i hi16 = _mm512_permutexvar_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 4 * g + 16), four), fifth);
-      _mm512_store_si512(p.codes + (b * kGroups + g) * 64, _mm512_or_si512(_mm512_and_si512(v[g], nib), lo16));
-      _mm512_store_si512(p.codes + (b * kGroups + 4 + g) * 64,
-                         _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v[g], 4), nib), hi16));
+      if (rows < kNR) v[g] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, blk + kQs + 4 * g, 1);
+      __m512i lo = _mm512_and_si512(v[g], nib), hi = _mm512_and_si512(_mm512_srli_epi16(v[g], 4), nib);
+      if constexpr (kFive) {
+        lo = _mm512_or_si512(lo, _mm512_permutexvar_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 4 * g), four), fifth));
+        hi = _mm512_or_si512(hi, _mm512_permutexvar_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 4 * g + 16), four), fifth));
+      }
+      _mm512_store_si512(p.codes + (b * kGroups + g) * 64, lo);
+      _mm512_store_si512(p.codes + (b * kGroups + 4 + g) * 64, hi);
     }
-    for (int r = 0; r < kNR; ++r) p.scale[b * kNR + r] = r < rows ? f16(blk + r * rb) : 0.0f;
+    for (int r = 0; r < kNR; ++r) {
+      p.scale[b * kNR + r] = r < rows ? f16(blk + r * rb) : 0.0f;
+      if constexpr (kMin) p.min[b * kNR + r] = r < rows ? -f16(blk + r * rb + 2) : 0.0f;
+    }
   }
 }
 
@@ -441,8 +451,7 @@ void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, 
 
 bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
   const WeightMatrix& w = *a.w;
-  const bool q4k = w.ggml == GgmlQuant::kQ4_K, q5 = w.ggml == GgmlQuant::kQ5_0, q6k = w.ggml == GgmlQuant::kQ6_K;
-  if (a.m < kPanelMinRows || (!q4k && !q5 && !q6k && w.ggml != GgmlQuant::kQ8_0)) return false;
+  if (a.m < kPanelMinRows || w.ggml == GgmlQuant::kQ5_K) return false;  // Q5_K: the row kernels
   const int64_t k = w.cols, nblocks = k / 32, rb = row_bytes(w);
   thread_local Panel p;  // the calling thread's
   p.reserve(nblocks);
@@ -451,18 +460,37 @@ bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
     const int rows = static_cast<int>(std::min<int64_t>(kNR, a.n_end - j0));
     const int64_t next = std::min(a.n_end, j0 + kNR);  // the next panel's first row (n_end: none)
     Prefetch pf(base + next * rb, (std::min(a.n_end, next + kNR) - next) * rb, nblocks);
-    if (q4k) {
-      pack_q4_k(base, rb, j0, rows, k / 256, p);
-      panel_all_rows<Epilogue::kMin, 0>(a, ac, p, j0, rows, pf);
-    } else if (q6k) {
-      pack_q6_k(base, rb, j0, rows, k / 256, p);
-      panel_all_rows<Epilogue::kHalves, 32>(a, ac, p, j0, rows, pf);
-    } else if (q5) {
-      pack_q5_0(base, rb, j0, rows, nblocks, p);
-      panel_all_rows<Epilogue::kOffset, 16>(a, ac, p, j0, rows, pf);
-    } else {
-      pack_q8_0(base, rb, j0, rows, nblocks, p);
-      panel_all_rows<Epilogue::kOffset, 128>(a, ac, p, j0, rows, pf);
+    switch (w.ggml) {
+      case GgmlQuant::kQ8_0:
+        pack_q8_0(base, rb, j0, rows, nblocks, p);
+        panel_all_rows<Epilogue::kOffset, 128>(a, ac, p, j0, rows, pf);
+        break;
+      case GgmlQuant::kQ4_0:
+        pack_nibbles<false, false>(base, rb, j0, rows, nblocks, p);
+        panel_all_rows<Epilogue::kOffset, 8>(a, ac, p, j0, rows, pf);
+        break;
+      case GgmlQuant::kQ5_0:
+        pack_nibbles<true, false>(base, rb, j0, rows, nblocks, p);
+        panel_all_rows<Epilogue::kOffset, 16>(a, ac, p, j0, rows, pf);
+        break;
+      case GgmlQuant::kQ4_1:
+        pack_nibbles<false, true>(base, rb, j0, rows, nblocks, p);
+        panel_all_rows<Epilogue::kMin, 0>(a, ac, p, j0, rows, pf);
+        break;
+      case GgmlQuant::kQ5_1:
+        pack_nibbles<true, true>(base, rb, j0, rows, nblocks, p);
+        panel_all_rows<Epilogue::kMin, 0>(a, ac, p, j0, rows, pf);
+        break;
+      case GgmlQuant::kQ4_K:
+        pack_q4_k(base, rb, j0, rows, k / 256, p);
+        panel_all_rows<Epilogue::kMin, 0>(a, ac, p, j0, rows, pf);
+        break;
+      case GgmlQuant::kQ6_K:
+        pack_q6_k(base, rb, j0, rows, k / 256, p);
+        panel_all_rows<Epilogue::kHalves, 32>(a, ac, p, j0, rows, pf);
+        break;
+      default:  // not reached: Q5_K returned above, kNone has no weights
+        break;
     }
   }
   return true;
