@@ -133,12 +133,11 @@ TEST_P(GgmlGemm, OddBlockCountsAndLongRows) {
   check(table_, GgmlQuant::kQ6_K, ActPrecision::kF32, 5, 6, 2048, 15);
 }
 
-// Prefill shapes: from 8 activation rows every type but Q5_K takes repacked 16-row panels (AVX-512 VNNI);
+// Prefill shapes: from 8 activation rows every type takes repacked 16-row panels (AVX-512 VNNI);
 // n = 40 from n_begin = 1 leaves a partial last panel, m = 13 / 37 partial activation tiles.
 TEST_P(GgmlGemm, PrefillPanelsMatchReference) {
   uint32_t seed = 100;
-  for (GgmlQuant q : {GgmlQuant::kQ8_0, GgmlQuant::kQ4_K, GgmlQuant::kQ4_0, GgmlQuant::kQ5_0, GgmlQuant::kQ4_1,
-                      GgmlQuant::kQ5_1, GgmlQuant::kQ6_K})
+  for (GgmlQuant q : kTypes)
     for (int64_t m : {8, 10, 11, 12, 13, 14, 15, 37}) {  // with m = 9 below: every tail of the 8-row passes
       check(table_, q, ActPrecision::kBF16, m, 40, 512, seed++);
       if (HasFatalFailure()) return;
@@ -146,6 +145,7 @@ TEST_P(GgmlGemm, PrefillPanelsMatchReference) {
   check(table_, GgmlQuant::kQ4_K, ActPrecision::kBF16, 9, 17, 2048, seed++);
   check(table_, GgmlQuant::kQ8_0, ActPrecision::kBF16, 9, 17, 1408, seed++);
   check(table_, GgmlQuant::kQ6_K, ActPrecision::kBF16, 9, 17, 2816, seed++);  // a shared expert's down_proj
+  check(table_, GgmlQuant::kQ5_K, ActPrecision::kBF16, 21, 33, 768, seed++);
 }
 
 TEST_P(GgmlGemm, GemvTransposedMatchesDequantised) {

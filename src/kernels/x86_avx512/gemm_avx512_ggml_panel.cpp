@@ -1,4 +1,4 @@
-// AVX-512 VNNI prefill (m ≥ kPanelMinRows) for GGUF Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1 / Q4_K / Q6_K and radseek's Q8 / Q4 weights on int8
+// AVX-512 VNNI prefill (m ≥ kPanelMinRows) for every GGUF block type radseek reads and radseek's Q8 / Q4 weights on int8
 // activations (ActPrecision::kBF16), the case where the row kernels (gemm_avx512_ggml.cpp,
 // gemm_avx512_q.cpp) spend most of their work per activation row on scales: there one vpdpbusd
 // covers 64 columns of one weight row and is followed by a convert, a permute and an FMA (~6 uops
@@ -13,7 +13,7 @@
 //     convert. Q4 and Q4_0: codes are the nibbles (w + 8), 8·Σxq subtracted. Q5_0: nibbles plus 16
 //     where the column's qh bit is set (w + 16), 16·Σxq subtracted. Q4_1 / Q5_1: the same codes are q
 //     (x = q·d + m), and m·Σxq is added per block as Q4_K's min term.
-//   Q4_K: codes are the 4-bit q (0..15) of sub-block s; the block scale is d·sc[s] and the min term
+//   Q4_K / Q5_K: codes are the 4-bit q (0..15; Q5_K 0..31) of sub-block s; the block scale is d·sc[s] and the min term
 //     dmin·m[s]·Σxq is subtracted per block (as row_k4 does per super-block).
 //   Q6_K: codes are the 6-bit q (w + 32); a 32-column block holds two 16-column sub-blocks with their
 //     own scales d·sc, so its groups 0-3 and 4-7 sum apart, and 32·Σxq comes off per sub-block.
@@ -277,24 +277,39 @@ inline __m128i unpack_k4_scales(const uint8_t* packed) {
 }
 
 // Q4_K rows into the panel: per super-block piece c (32 bytes), low nibbles are sub-block 2c and high
-// nibbles sub-block 2c+1, column by column, so one gather of 4 bytes fills a group of each.
-void pack_q4_k(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nsuper, Panel& p) {
+// nibbles sub-block 2c+1, column by column, so one gather of 4 bytes fills a group of each. Q5_K
+// (kQ5): 32 qh bytes sit between the scales and the nibbles; bit 2c (2c+1) of qh[l] adds 16 to
+// column l of sub-block 2c (2c+1).
+template <bool kQ5>
+void pack_k4(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nsuper, Panel& p) {
+  constexpr int64_t kBytes = kQ5 ? 176 : 144, kQs = kQ5 ? 48 : 16;
   const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
   const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                           _mm512_set1_epi32(static_cast<int>(rb)));
-  const __m512i nib = _mm512_set1_epi8(0x0f);
+  const __m512i nib = _mm512_set1_epi8(0x0f), one = _mm512_set1_epi8(1);
   const uint8_t* base = w + j0 * rb;
   for (int64_t s = 0; s < nsuper; ++s) {
-    const uint8_t* sb = base + s * 144;
+    const uint8_t* sb = base + s * kBytes;
+    __m512i qh[kGroups];
+    if constexpr (kQ5) {
+      if (rows == kNR) transpose_rows32(sb + 16, rb, qh);
+      else
+        for (int g = 0; g < kGroups; ++g) qh[g] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, sb + 16 + 4 * g, 1);
+    }
+    // 16 where bit b of each qh byte is set (kQ5), else nothing to add.
+    const auto fifth = [&](int g, int b) {
+      return kQ5 ? _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh[g], b), one), 4) : _mm512_setzero_si512();
+    };
     for (int c = 0; c < 4; ++c) {
       __m512i v[kGroups];
-      if (rows == kNR) transpose_rows32(sb + 16 + 32 * c, rb, v);
+      if (rows == kNR) transpose_rows32(sb + kQs + 32 * c, rb, v);
       RADSEEK_UNROLL
       for (int g = 0; g < kGroups; ++g) {
-        if (rows < kNR) v[g] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, sb + 16 + 32 * c + 4 * g, 1);
-        _mm512_store_si512(p.codes + ((8 * s + 2 * c) * kGroups + g) * 64, _mm512_and_si512(v[g], nib));
+        if (rows < kNR) v[g] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, sb + kQs + 32 * c + 4 * g, 1);
+        _mm512_store_si512(p.codes + ((8 * s + 2 * c) * kGroups + g) * 64,
+                           _mm512_or_si512(_mm512_and_si512(v[g], nib), fifth(g, 2 * c)));
         _mm512_store_si512(p.codes + ((8 * s + 2 * c + 1) * kGroups + g) * 64,
-                           _mm512_and_si512(_mm512_srli_epi16(v[g], 4), nib));
+                           _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v[g], 4), nib), fifth(g, 2 * c + 1)));
       }
     }
     // Row r's 8 sub-block scales d·sc_j and mins dmin·m_j go to column r of [8][kNR] (scatters).
@@ -451,7 +466,7 @@ void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, 
 
 bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
   const WeightMatrix& w = *a.w;
-  if (a.m < kPanelMinRows || w.ggml == GgmlQuant::kQ5_K) return false;  // Q5_K: the row kernels
+  if (a.m < kPanelMinRows) return false;
   const int64_t k = w.cols, nblocks = k / 32, rb = row_bytes(w);
   thread_local Panel p;  // the calling thread's
   p.reserve(nblocks);
@@ -482,14 +497,18 @@ bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
         panel_all_rows<Epilogue::kMin, 0>(a, ac, p, j0, rows, pf);
         break;
       case GgmlQuant::kQ4_K:
-        pack_q4_k(base, rb, j0, rows, k / 256, p);
+        pack_k4<false>(base, rb, j0, rows, k / 256, p);
+        panel_all_rows<Epilogue::kMin, 0>(a, ac, p, j0, rows, pf);
+        break;
+      case GgmlQuant::kQ5_K:
+        pack_k4<true>(base, rb, j0, rows, k / 256, p);
         panel_all_rows<Epilogue::kMin, 0>(a, ac, p, j0, rows, pf);
         break;
       case GgmlQuant::kQ6_K:
         pack_q6_k(base, rb, j0, rows, k / 256, p);
         panel_all_rows<Epilogue::kHalves, 32>(a, ac, p, j0, rows, pf);
         break;
-      default:  // not reached: Q5_K returned above, kNone has no weights
+      default:  // not reached: kNone has no weights
         break;
     }
   }
