@@ -83,7 +83,6 @@ void Model::ensure_scratch(Scratch& s, int64_t T, int64_t L, int threads) const 
   grow(s.ex_x, ex_rows * d);
   grow(s.ex_gate, ex_rows * c.moe_intermediate_size);
   grow(s.ex_up, ex_rows * c.moe_intermediate_size);
-  grow(s.ex_out, ex_rows * d);
   const int64_t max_jobs = 2 + 2 * std::min(c.n_routed_experts, ex_rows);
   if (s.moe_jobs.capacity() < static_cast<size_t>(max_jobs)) s.moe_jobs.reserve(static_cast<size_t>(max_jobs));
   if (s.batch.first_task.capacity() < static_cast<size_t>(max_jobs + 1)) {

@@ -95,8 +95,9 @@ struct Scratch {
   std::vector<int32_t> expert_tokens;   // [T·k] token ids grouped by expert
   std::vector<float> expert_w;          // [T·k]
   std::vector<int32_t> expert_offset;   // [E+1]
-  // Gathered expert inputs / outputs: [T, ·] one expert at a time, or [T·k, ·] for experts_batched
-  std::vector<float> ex_x, ex_gate, ex_up, ex_out;
+  // Gathered expert inputs / outputs: [T, ·] one expert at a time, or [T·k, ·] for experts_batched;
+  // ex_x holds the inputs, then the down projections' outputs.
+  std::vector<float> ex_x, ex_gate, ex_up;
   std::vector<LinearArgs> moe_jobs;     // experts_batched: [2 + 2·min(E, T·k)] products of one batch
   LinearBatchScratch batch;
 };

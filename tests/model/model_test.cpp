@@ -130,6 +130,22 @@ TEST_P(TinyModelTest, NaiveBlocksAfterACachedPrefixEqualFullRecompute) {
   EXPECT_LE(max_abs_diff(last, want), kFormAgreementTol);
 }
 
+// A prompt longer than model::kMoeBatchMaxTokens runs its routed experts one at a time, shorter
+// steps batch them all (Model::experts_batched); both reuse the gathered-input rows for the expert
+// outputs. The same tokens in one long step and in two batched steps give the same last logits.
+TEST_P(TinyModelTest, LongPromptExpertsEqualBatchedSteps) {
+  auto e = load(dir(), model::AttentionMode::kAuto);
+  ASSERT_TRUE(e);
+  constexpr int64_t kLen = model::kMoeBatchMaxTokens + 40, kFirst = kLen / 2, V = 512;
+  const auto ids = some_ids(kLen, V);
+  engine::Session one(e->model(), kLen), two(e->model(), kLen);
+  ASSERT_TRUE(e->feed(one, ids).ok());
+  ASSERT_TRUE(e->feed(two, std::span(ids).first(kFirst)).ok());
+  ASSERT_TRUE(e->feed(two, std::span(ids).subspan(kFirst)).ok());
+  const std::vector<float> a(one.last_logits(), one.last_logits() + V), b(two.last_logits(), two.last_logits() + V);
+  EXPECT_LE(max_abs_diff(a, b), kIncrementalTol);
+}
+
 // Absorbed attention reads bf16/fp8 cache rows in place: a small cache layer whole per query vector,
 // a larger one (past model::kFusedMaxBytes) in chunks merged afterwards; the decompressed form
 // decodes the same stored rows to f32. From the same cache contents, both forms give the same logits
