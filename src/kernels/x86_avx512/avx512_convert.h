@@ -1,4 +1,4 @@
-// In-register conversions of stored weight formats to f32, shared by the AVX-512 and AMX units.
+// In-register conversions of stored weight formats to f32 (and ggml's packed k-quant scales to bytes).
 // Included only from translation units compiled with the AVX-512 flags (see kernels/CMakeLists.txt).
 #pragma once
 
@@ -76,6 +76,21 @@ inline void transpose16(__m512i (&r)[16]) {
     r[8 + c] = _mm512_shuffle_i32x4(v1, v3, 0x88);
     r[12 + c] = _mm512_shuffle_i32x4(v1, v3, 0xdd);
   }
+}
+
+// ggml's 12-byte Q4_K scale/min packing (q) as 8 scale bytes then 8 min bytes, as
+// ref::unpack_scale_min_k4 for j = 0..7: sc_j = q[j] & 63 and m_j = q[j+4] & 63 for j < 4; sc_j =
+// (q[j+4] & 15) | (q[j-4] >> 6) << 4 and m_j = (q[j+4] >> 4) | (q[j] >> 6) << 4 for j ≥ 4. Two byte
+// shuffles put each output's sources in its lane, three masks pick the bits. Reads 16 bytes (the
+// scales are followed by the super-block's nibbles).
+inline __m128i unpack_k4_scales(const uint8_t* packed) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
+  const __m128i a = _mm_shuffle_epi8(q, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+  const __m128i b = _mm_shuffle_epi8(q, _mm_setr_epi8(-128, -128, -128, -128, 0, 1, 2, 3, -128, -128, -128, -128, 4, 5, 6, 7));
+  const __m128i low = _mm_and_si128(a, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
+  const __m128i high = _mm_and_si128(_mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+  const __m128i top = _mm_and_si128(_mm_srli_epi16(b, 2), _mm_setr_epi8(0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48));
+  return _mm_or_si128(_mm_or_si128(low, high), top);
 }
 
 }  // namespace radseek::kernels::avx512

@@ -201,19 +201,6 @@ void row_32(const RowJob& jb) {
                 (kBlk32Min<K> ? 1.0f : -kOffset) * _mm512_reduce_add_ps(corr[i]);
 }
 
-// ggml's 12-byte Q4_K scale/min packing unpacked into 8 scale bytes then 8 min bytes (ggml's
-// utmp/kmask sequence, equivalent to ref::unpack_scale_min_k4 for j = 0..7): a handful of scalar
-// ALU operations per super-block, off the vector ports that bound this loop.
-inline void unpack_k4_scales(const uint8_t* packed, uint32_t u[4]) {
-  constexpr uint32_t kMask1 = 0x3f3f3f3f, kMask2 = 0x0f0f0f0f, kMask3 = 0x03030303;
-  std::memcpy(u, packed, 12);
-  u[3] = ((u[2] >> 4) & kMask2) | (((u[1] >> 6) & kMask3) << 4);
-  const uint32_t aux = u[1] & kMask1;
-  u[1] = (u[2] & kMask2) | (((u[0] >> 6) & kMask3) << 4);
-  u[2] = aux;
-  u[0] &= kMask1;
-}
-
 // Q4_K: per super-block (144 bytes: f16 d, f16 dmin, 12 scale bytes, 128 nibble bytes) four
 // 32-byte pieces; piece c holds sub-block 2c in its low nibbles and 2c+1 in its high nibbles.
 // Q5_K (kQ5): 176 bytes, 32 qh bytes between the scales and the nibbles; bit 2c of qh[l] is the
@@ -235,9 +222,7 @@ void row_k4(const RowJob& jb) {
     uint32_t dpair;
     std::memcpy(&dpair, p, 4);
     const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dpair)));  // d, dmin
-    alignas(16) uint32_t u[4];
-    unpack_k4_scales(p + 4, u);
-    const __m512i scm = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(u)));
+    const __m512i scm = _mm512_cvtepu8_epi32(unpack_k4_scales(p + 4));
     const __m256i mins = _mm512_extracti64x4_epi64(scm, 1);
     const __m512i scm16 = _mm512_or_si512(scm, _mm512_slli_epi32(scm, 16));  // each scale in both i16 halves
     __m512i codes[4], sc[4];

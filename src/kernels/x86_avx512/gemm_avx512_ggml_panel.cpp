@@ -261,21 +261,6 @@ void pack_q6_k(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nsupe
   }
 }
 
-// ggml's 12-byte Q4_K scale/min packing (q) as 8 scale bytes then 8 min bytes, as
-// ref::unpack_scale_min_k4 for j = 0..7: sc_j = q[j] & 63 and m_j = q[j+4] & 63 for j < 4; sc_j =
-// (q[j+4] & 15) | (q[j-4] >> 6) << 4 and m_j = (q[j+4] >> 4) | (q[j] >> 6) << 4 for j ≥ 4. Two byte
-// shuffles put each output's sources in its lane, three masks pick the bits. Reads 16 bytes (the
-// scales are followed by the super-block's nibbles).
-inline __m128i unpack_k4_scales(const uint8_t* packed) {
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
-  const __m128i a = _mm_shuffle_epi8(q, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
-  const __m128i b = _mm_shuffle_epi8(q, _mm_setr_epi8(-128, -128, -128, -128, 0, 1, 2, 3, -128, -128, -128, -128, 4, 5, 6, 7));
-  const __m128i low = _mm_and_si128(a, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
-  const __m128i high = _mm_and_si128(_mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
-  const __m128i top = _mm_and_si128(_mm_srli_epi16(b, 2), _mm_setr_epi8(0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48));
-  return _mm_or_si128(_mm_or_si128(low, high), top);
-}
-
 // Q4_K rows into the panel: per super-block piece c (32 bytes), low nibbles are sub-block 2c and high
 // nibbles sub-block 2c+1, column by column, so one gather of 4 bytes fills a group of each. Q5_K
 // (kQ5): 32 qh bytes sit between the scales and the nibbles; bit 2c (2c+1) of qh[l] adds 16 to
