@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "kernels/prefetch.h"
 #include "kernels/ref/ggml_gemm.h"
 #include "kernels/ref/group_quant.h"
 #include "kernels/variants.h"
@@ -80,11 +81,8 @@ void quantize_row(const float* x, int64_t k, int64_t group, int8_t* q, float* st
   }
 }
 
-// As the AVX-512 kernels (16 KiB measured best there): without a software prefetch the weight stream
-// did not overlap the compute.
-inline void prefetch_ahead(const uint8_t* p, int64_t bytes) {
-  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + 16384 + o), _MM_HINT_T0);
-}
+// As the AVX-512 kernels: without a software prefetch the weight stream did not overlap the compute.
+inline void prefetch_ahead(const uint8_t* p, int64_t bytes) { prefetch_stream(p, bytes); }
 
 // i32 sums of 32 u8 × s8 products in 8 lanes.
 inline __m256i dot32(__m256i u, __m256i s) {

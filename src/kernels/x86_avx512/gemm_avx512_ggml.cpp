@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "kernels/prefetch.h"
 #include "kernels/ref/ggml_gemm.h"
 #include "kernels/ref/group_quant.h"
 #include "kernels/variants.h"
@@ -80,13 +81,9 @@ inline __m512i quarters(int first) {
 
 // Weight rows are read once, in address order, and the hardware prefetchers alone left decode at
 // about (compute time + memory time), without overlap: the mmapped GGUF pages are 4 KiB and the
-// streamers stop at page ends. Requesting the lines 16 KiB ahead, one per 64 bytes of the current
-// piece, measured best (Qwen2-1.5B Q4_K, one thread, `radseek bench`: none 5.3 tok/s, 4 KiB 9.5,
-// 8 KiB 11.0, 16 KiB 12.8-13.2, 24 KiB 11.8, 32 KiB 10.6, on a machine shared with other jobs).
-constexpr int64_t kPrefetchAhead = 16384;
-inline void prefetch_ahead(const uint8_t* p, int64_t bytes) {
-  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + o), _MM_HINT_T0);
-}
+// streamers stop at page ends (Qwen2-1.5B Q4_K, one thread: none 5.3 tok/s, 16 KiB ahead into L1
+// 12.8-13.2). Now two levels ahead (kernels/prefetch.h prefetch_stream).
+inline void prefetch_ahead(const uint8_t* p, int64_t bytes) { prefetch_stream(p, bytes); }
 
 inline float hsum256(__m256 v) {
   const __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
