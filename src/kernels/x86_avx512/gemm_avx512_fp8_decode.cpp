@@ -106,8 +106,13 @@ template <int R, bool kMasked, bool kChecks>
 inline void step(const Plan& p, const uint8_t* const* wr, int64_t kk, __mmask64 mask, __m512 (&blk)[R],
                  __m512i& mn, __m512i& mx, const uint8_t*& pf, const uint8_t* pf_end) {
   RADSEEK_UNROLL
-  for (int r = 0; r < R; ++r, pf += 64)
+  for (int r = 0; r < R; ++r, pf += 64) {
     if (pf < pf_end) _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T1);
+    // And this tile's rows 4 steps ahead into L1 (may pass a row's end: prefetches never fault).
+    // V2-Lite-8L FP8, alternating runs: 2 threads 20.2-23.4 (mean 21.7) -> 20.0-23.5 (22.4) tok/s,
+    // 1 thread 12.1-12.5 -> 12.6-12.7; the GGUF row kernels gained more from the same (prefetch.h).
+    _mm_prefetch(reinterpret_cast<const char*>(wr[r] + kk + 4 * kStep), _MM_HINT_T0);
+  }
   const __m512bh xe = as_bh(_mm512_load_si512(p.xp + kk)), xo = as_bh(_mm512_load_si512(p.xp + kk + 32));
   const __m512i field = _mm512_set1_epi16(static_cast<int16_t>(0x87f0));
   RADSEEK_UNROLL
