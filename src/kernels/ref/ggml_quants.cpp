@@ -175,17 +175,26 @@ void dequantize_row_f32(const uint8_t* data, float* out, int64_t n) {
   std::memcpy(out, data, static_cast<size_t>(n) * sizeof(float));
 }
 
+namespace {
+
+// The signed value of largest magnitude among a block's 32 (the first of equals, as ggml).
+float largest_magnitude(const float* x) {
+  float amax = 0.0f, max = 0.0f;
+  for (int j = 0; j < 32; ++j)
+    if (amax < std::fabs(x[j])) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  return max;
+}
+
+}  // namespace
+
 void quantize_row_q4_0(const float* x, uint8_t* blocks, int64_t n) {
   for (int64_t b = 0; b < n / kQK4_0; ++b, x += kQK4_0) {
     // The signed value of largest magnitude maps to -8, so the full [-8, 7] range is used on that side
     // (ggml quantize_row_q4_0_ref).
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < 32; ++j)
-      if (amax < std::fabs(x[j])) {
-        amax = std::fabs(x[j]);
-        max = x[j];
-      }
-    const float d = max / -8.0f;
+    const float d = largest_magnitude(x) / -8.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     uint8_t* blk = blocks + b * kBlockBytesQ4_0;
     store_f16(blk, d);
@@ -200,13 +209,7 @@ void quantize_row_q4_0(const float* x, uint8_t* blocks, int64_t n) {
 void quantize_row_q5_0(const float* x, uint8_t* blocks, int64_t n) {
   for (int64_t b = 0; b < n / kQK4_0; ++b, x += kQK4_0) {
     // As Q4_0 with 5 bits: the value of largest magnitude maps to -16 (ggml quantize_row_q5_0_ref).
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < 32; ++j)
-      if (amax < std::fabs(x[j])) {
-        amax = std::fabs(x[j]);
-        max = x[j];
-      }
-    const float d = max / -16.0f;
+    const float d = largest_magnitude(x) / -16.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     uint8_t* blk = blocks + b * kBlockBytesQ5_0;
     store_f16(blk, d);
