@@ -42,6 +42,8 @@ constexpr int kGroups = 8;     // 4-column groups per 32-column block
 // best of 5: Q8_0 834 → 757 µs with 8 rather than 4; Q4_K 844 → 954 until the broadcasts were folded
 // into vpdpbusd, which freed their registers, then 792 → 727).
 constexpr int kMR = 8;
+// Rows this short go through panels at any m (gemm_ggml_panels).
+constexpr int64_t kShortRowCols = 256;
 // 4 activation codes read as one i32 in place: int8 storage may be read through this type.
 using UnalignedI32 = int32_t __attribute__((may_alias, aligned(1)));
 
@@ -451,7 +453,10 @@ void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, 
 
 bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
   const WeightMatrix& w = *a.w;
-  if (a.m < kPanelMinRows) return false;
+  // Short rows (MLA's attn_k_b: 128 columns) take panels even for one activation row: a row kernel
+  // pays a gather, two reductions and a store per row, more than its few blocks' products.
+  const bool short_rows = w.cols <= kShortRowCols && a.n_end - a.n_begin >= kNR;
+  if (a.m < kPanelMinRows && !short_rows) return false;
   const int64_t k = w.cols, nblocks = k / 32, rb = row_bytes(w);
   thread_local Panel p;  // the calling thread's
   p.reserve(nblocks);
