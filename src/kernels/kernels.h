@@ -141,9 +141,10 @@ struct GemmArgs {
   const void* xq = nullptr;
 };
 
-// From this many activation rows, the AVX-512 VNNI level multiplies kBF16 products with Q8_0 / Q4_K
-// (GGUF) and radseek's Q8 / Q4 weights on repacked 16-row panels; with Q8 / Q4 those take the shared
-// quantised activations of GemmArgs::xq, which callers therefore make only from this many rows.
+// From this many activation rows, the AVX-512 VNNI level multiplies kBF16 products with ggml block
+// weights (GGUF; rows of <= 256 columns at any count) and radseek's Q8 / Q4 weights on repacked 16-row
+// panels; with Q8 / Q4 those take the shared quantised activations of GemmArgs::xq, which callers
+// therefore make only from this many rows.
 inline constexpr int64_t kPanelMinRows = 8;
 
 // KernelTable::quantize_ggml: the int8 activations of a kBF16 product with ggml weights of type
