@@ -4,7 +4,7 @@
 //     260 MiB L3 here): compare with ReadBandwidth in kernels_bench. 1 MiB stays in L2: the kernel's
 //     compute ceiling, which must be well above the per-core DRAM rate for decode to be bandwidth-bound.
 //   GgmlMatmul/<isa>/<type>/m: prefill-shaped, n = k = 2048, FLOP/s (2·m·n·k).
-//   GgmlShortRows/<isa>/<type>: 16 calls of 512 rows × 128 columns (MLA's attn_k_b per head), m = 1.
+//   GgmlShortRows/<isa>/<type>/k: MLA's per-head products in decode, m = 1 (see short_rows).
 // Rates use the thread's CPU time, so a busy shared machine does not read as a slow kernel.
 // Run: build/bench/ggml_bench --benchmark_min_time=0.5
 #include <benchmark/benchmark.h>
@@ -85,12 +85,12 @@ void matvec(benchmark::State& state, Isa isa, GgmlQuant q) {
   state.SetBytesProcessed(state.iterations() * n * rb);
 }
 
-// attn_k_b's shape: rows of qk_nope = 128 columns (4 blocks of 32), one head's 512 rows a call, as
-// MLA's absorbed decode multiplies them; as weight bytes per second.
+// MLA's per-head products in absorbed decode, as weight bytes per second: attn_k_b (Arg 128: a head's
+// 512 rows of qk_nope = 128 columns) and attn_v_b (Arg 512: a head's 128 rows of kv_lora_rank = 512).
 void short_rows(benchmark::State& state, Isa isa, GgmlQuant q) {
   if (skip_unsupported(state, isa)) return;
   const KernelTable t = make_kernel_table(isa);
-  constexpr int64_t k = 128, n = 512, heads = 16;
+  const int64_t k = state.range(0), n = k == 128 ? 512 : 128, heads = 16;
   Problem p = make_problem(q, 1, n * heads, k);
   for (auto _ : state) {
     for (int64_t h = 0; h < heads; ++h) {
@@ -125,8 +125,9 @@ void register_all() {
       const std::string tag = std::string(isa_name(isa)) + "/" + ggml_quant_info(q).name;
       benchmark::RegisterBenchmark(("GgmlMatvec/" + tag).c_str(), matvec, isa, q)->Arg(1)->Arg(512)->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(("GgmlMatmul/" + tag).c_str(), matmul, isa, q)->Arg(4)->Arg(64)->Unit(benchmark::kMillisecond);
-      if (ggml_quant_info(q).block_elems == 32)
-        benchmark::RegisterBenchmark(("GgmlShortRows/" + tag).c_str(), short_rows, isa, q)->Unit(benchmark::kMicrosecond);
+      auto* b = benchmark::RegisterBenchmark(("GgmlShortRows/" + tag).c_str(), short_rows, isa, q)->Arg(512);
+      if (ggml_quant_info(q).block_elems == 32) b->Arg(128);
+      b->Unit(benchmark::kMicrosecond);
     }
   }
 }

@@ -142,7 +142,7 @@ struct GemmArgs {
 };
 
 // From this many activation rows, the AVX-512 VNNI level multiplies kBF16 products with ggml block
-// weights (GGUF; rows of <= 256 columns at any count) and radseek's Q8 / Q4 weights on repacked 16-row
+// weights (GGUF; 32-column block types with rows of <= 256 columns at any count) and radseek's Q8 / Q4 weights on repacked 16-row
 // panels; with Q8 / Q4 those take the shared quantised activations of GemmArgs::xq, which callers
 // therefore make only from this many rows.
 inline constexpr int64_t kPanelMinRows = 8;

@@ -146,7 +146,8 @@ TEST_P(GgmlGemm, PrefillPanelsMatchReference) {
   check(table_, GgmlQuant::kQ8_0, ActPrecision::kBF16, 9, 17, 1408, seed++);
   check(table_, GgmlQuant::kQ6_K, ActPrecision::kBF16, 9, 17, 2816, seed++);  // a shared expert's down_proj
   check(table_, GgmlQuant::kQ5_K, ActPrecision::kBF16, 21, 33, 768, seed++);
-  // Rows of ≤ 256 columns take panels at any m (MLA's 128-wide attn_k_b in decode).
+  // Rows of ≤ 256 columns of the 32-column types take panels at any m (MLA's 128-wide attn_k_b in
+  // decode); the k-quants keep their row kernels there, checked by the same calls.
   for (GgmlQuant q : kTypes)
     for (int64_t m : {1, 2, 5}) {
       check(table_, q, ActPrecision::kBF16, m, 40, 256, seed++);

@@ -453,9 +453,10 @@ void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, 
 
 bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
   const WeightMatrix& w = *a.w;
-  // Short rows (MLA's attn_k_b: 128 columns) take panels even for one activation row: a row kernel
-  // pays a gather, two reductions and a store per row, more than its few blocks' products.
-  const bool short_rows = w.cols <= kShortRowCols && a.n_end - a.n_begin >= kNR;
+  // Short rows of the 32-column types (MLA's attn_k_b: 128 columns) take panels even for one
+  // activation row: a row kernel pays a gather, two reductions and a store per row, more than its few
+  // blocks' products. (A k-quant row of 256 or a 512-column row gained nothing or lost; GgmlShortRows.)
+  const bool short_rows = w.cols <= kShortRowCols && ggml_quant_info(w.ggml).block_elems == 32 && a.n_end - a.n_begin >= kNR;
   if (a.m < kPanelMinRows && !short_rows) return false;
   const int64_t k = w.cols, nblocks = k / 32, rb = row_bytes(w);
   thread_local Panel p;  // the calling thread's
