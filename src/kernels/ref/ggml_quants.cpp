@@ -190,40 +190,33 @@ float largest_magnitude(const float* x) {
 
 }  // namespace
 
-void quantize_row_q4_0(const float* x, uint8_t* blocks, int64_t n) {
+// Q4_0 / Q5_0 (ggml quantize_row_q4_0_ref / q5_0_ref): the signed value of largest magnitude maps to
+// -8 (-16), so the full [-8, 7] ([-16, 15]) range is used on that side; codes w + 8 (w + 16), Q5_0's
+// fifth bits in the little-endian qh word after d.
+template <bool kFive>
+void quantize_row_q_0(const float* x, uint8_t* blocks, int64_t n) {
+  constexpr int kHalf = kFive ? 16 : 8, kTop = 2 * kHalf - 1, kQs = kFive ? 6 : 2;
+  const size_t bytes = kFive ? kBlockBytesQ5_0 : kBlockBytesQ4_0;
   for (int64_t b = 0; b < n / kQK4_0; ++b, x += kQK4_0) {
-    // The signed value of largest magnitude maps to -8, so the full [-8, 7] range is used on that side
-    // (ggml quantize_row_q4_0_ref).
-    const float d = largest_magnitude(x) / -8.0f;
+    const float d = largest_magnitude(x) / -static_cast<float>(kHalf);
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    uint8_t* blk = blocks + b * kBlockBytesQ4_0;
-    store_f16(blk, d);
-    for (int j = 0; j < 16; ++j) {
-      const int xi0 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j] * id + 8.5f)));
-      const int xi1 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + 8.5f)));
-      blk[2 + j] = static_cast<uint8_t>(xi0 | (xi1 << 4));
-    }
-  }
-}
-
-void quantize_row_q5_0(const float* x, uint8_t* blocks, int64_t n) {
-  for (int64_t b = 0; b < n / kQK4_0; ++b, x += kQK4_0) {
-    // As Q4_0 with 5 bits: the value of largest magnitude maps to -16 (ggml quantize_row_q5_0_ref).
-    const float d = largest_magnitude(x) / -16.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    uint8_t* blk = blocks + b * kBlockBytesQ5_0;
+    uint8_t* blk = blocks + b * bytes;
     store_f16(blk, d);
     uint32_t qh = 0;
     for (int j = 0; j < 16; ++j) {
-      const int xi0 = std::min(31, static_cast<int>(static_cast<int8_t>(x[j] * id + 16.5f)));
-      const int xi1 = std::min(31, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + 16.5f)));
-      blk[6 + j] = static_cast<uint8_t>((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
+      const int xi0 = std::min(kTop, static_cast<int>(static_cast<int8_t>(x[j] * id + (kHalf + 0.5f))));
+      const int xi1 = std::min(kTop, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + (kHalf + 0.5f))));
+      blk[kQs + j] = static_cast<uint8_t>((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
       qh |= static_cast<uint32_t>((xi0 >> 4) & 1) << j;
       qh |= static_cast<uint32_t>((xi1 >> 4) & 1) << (j + 16);
     }
-    for (int i = 0; i < 4; ++i) blk[2 + i] = static_cast<uint8_t>(qh >> (8 * i));
+    if (kFive)
+      for (int i = 0; i < 4; ++i) blk[2 + i] = static_cast<uint8_t>(qh >> (8 * i));
   }
 }
+
+void quantize_row_q4_0(const float* x, uint8_t* blocks, int64_t n) { quantize_row_q_0<false>(x, blocks, n); }
+void quantize_row_q5_0(const float* x, uint8_t* blocks, int64_t n) { quantize_row_q_0<true>(x, blocks, n); }
 
 // Q4_1 / Q5_1 (ggml quantize_row_q4_1_ref / q5_1_ref): min and max of the block, d = (max - min) /
 // (2^bits - 1), codes round((x - min) / d).
