@@ -350,8 +350,8 @@ void pack_group_quant(const WeightMatrix& w, int64_t j0, int rows, Panel& p) {
 }
 
 // Panel formats by how a block's sums are scaled: one scale per block and row, less kOffset·Σxq (Q8_0
-// / Q8 128, Q4 8, Q5_0 16); kMin (Q4_K): one scale, less the min term; kHalves (Q6_K): one scale per
-// 16 columns, less 32·Σxq per 16 columns.
+// / Q8 128, Q4 / Q4_0 8, Q5_0 16); kMin (Q4_K, Q5_K; Q4_1 / Q5_1 with −m as the min): one scale, less
+// min·Σxq; kHalves (Q6_K): one scale per 16 columns, less 32·Σxq per 16 columns.
 enum class Epilogue { kOffset, kMin, kHalves };
 
 // y[i0 .. i0+MR-1, j0 .. j0+rows-1] from the panel; kOffset as above (kOffset epilogue only).
