@@ -158,10 +158,17 @@ struct GgmlQuantizeArgs {
   GgmlQuant type = GgmlQuant::kNone;
   void* out = nullptr;
 };
-// Bytes of the quantised activations of m rows of k columns (k a multiple of 32).
-constexpr int64_t ggml_acts_bytes(int64_t m, int64_t k) {
+// Bytes of the quantised activations of m rows of k columns (k a multiple of 32) in the row layout
+// every level reads (ref/ggml_gemm.h GgmlActs).
+constexpr int64_t ggml_acts_rows_bytes(int64_t m, int64_t k) {
   const int64_t q = (m * k + 63) / 64 * 64;  // codes, padded so the f32/i32 arrays stay aligned
   return q + m * (k / 32 * 4 + k / 16 * 4 + k / 32 * 4 + k / 32 * 4);
+}
+// The whole buffer: the row layout, then room for a level's own copy in the order its kernels read
+// (the AVX-512 VNNI level's prefill panels: codes, steps and block sums interleaved per 8 rows,
+// written by its quantize_ggml; other levels leave it unwritten).
+constexpr int64_t ggml_acts_bytes(int64_t m, int64_t k) {
+  return ggml_acts_rows_bytes(m, k) + (m * k + 63) / 64 * 64 + m * (k / 32) * (4 + 4 + 12);
 }
 
 // Transposed product over a row range, for m vectors: y[v·ldy + c] += Σ_{i<rows} x[v·ldx + i] ·

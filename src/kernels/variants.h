@@ -60,12 +60,16 @@ void gemm_q_vnni(const GemmArgs& a);
 void gemm_ggml_vnni(const GemmArgs& a);
 // Needs AVX512_VNNI: kBF16 prefill (m >= kPanelMinRows, kernels.h) with Q8_0 / Q4_K weights on 16-row
 // repacked panels (gemm_avx512_ggml_panel.cpp); false when the product is not one of those.
-bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac);
+// xq: the product's activations as quantize_ggml_vnni made them (with their panel-order copy).
+bool gemm_ggml_panels(const GemmArgs& a, const void* xq);
 // The same for radseek's Q8 / Q4 (kBF16, m >= kPanelMinRows, cols a multiple of 32), quantising the
 // activations itself; false otherwise.
 bool gemm_q_panels(const GemmArgs& a);
 // Needs AVX512_VNNI's level flags: KernelTable::quantize_ggml, bit-identical to ref::quantize_ggml.
 void quantize_ggml_vnni(const GgmlQuantizeArgs& a);
+// The panel-order copy of buf's m quantised rows in buf's tail (kernels.h ggml_acts_bytes), which
+// gemm_ggml_panels and gemm_q_panels read; quantize_ggml_vnni's last step.
+void pack_panel_acts(void* buf, int64_t m, int64_t k, GgmlQuant type);
 void gemm_ggml_dequant(const GemmArgs& a);
 void gemv_t(const GemvTArgs& a);
 float dot_f32(const float* a, const float* b, int64_t n);

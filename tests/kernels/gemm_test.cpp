@@ -251,7 +251,9 @@ TEST_P(GemmTest, Fp8DecodeSubnormalOnlyRows) {
     table_.gemm(a);
     for (int64_t j = 3; j < n; ++j) {
       EXPECT_NEAR(y[j], want[j], kGemmTol * abs_sum(a, wt.w, 0, j) + 1e-30) << "row " << j << (flags ? " with flags" : "");
-      if (j % 3 == 0) EXPECT_NE(want[j], 0.0f) << "row " << j;  // the test holds what it means to test
+      if (j % 3 == 0) {
+        EXPECT_NE(want[j], 0.0f) << "row " << j;  // the test holds what it means to test
+      }
     }
   }
 }

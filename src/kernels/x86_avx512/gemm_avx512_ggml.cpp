@@ -333,7 +333,7 @@ void gemm_int(const GemmArgs& a) {
     xq = buf;
   }
   const ref::GgmlActs ac = ref::ggml_acts_view(const_cast<void*>(xq), a.m, w.cols, w.ggml);
-  if (gemm_ggml_panels(a, ac)) return;  // prefill with Q8_0 / Q4_K: repacked 16-row panels
+  if (gemm_ggml_panels(a, xq)) return;  // prefill with Q8_0 / Q4_K: repacked 16-row panels
   const int64_t rb = row_bytes(w), nblocks = w.cols / ggml_quant_info(w.ggml).block_elems;
   const auto* base = static_cast<const uint8_t*>(w.data);
   float out[kMaxMR];
@@ -370,6 +370,7 @@ void quantize_ggml_vnni(const GgmlQuantizeArgs& a) {
     quantize_row(a.x + i * a.ldx, k, v.group, v.q + i * k, v.step + i * (k / v.group), v.bsum16 + i * (k / 16));
     ref::ggml_block_sums(v, i);
   }
+  pack_panel_acts(a.out, a.m, a.k, a.type);
 }
 
 // FP32 activations: each weight row dequantised once by the scalar reference, then FMA

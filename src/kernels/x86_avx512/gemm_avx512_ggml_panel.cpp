@@ -8,15 +8,15 @@
 // [16 rows × 4 bytes] unsigned codes, so one 64-byte load holds 4 columns of every row and one
 // vpdpbusd with 4 broadcast activation bytes gives 16 rows' partial sums. A block's 8 vpdpbusd end
 // in one i32 vector per activation row — the 16 rows' integer dot products over those 32 columns —
-// scaled once by the 16 rows' block scales: ~12 uops per 512 multiply-adds.
-//   Q8_0 and Q8: codes w + 128 (XOR 0x80); 128·Σxq of the block is subtracted in i32 before the
-//     convert. Q4 and Q4_0: codes are the nibbles (w + 8), 8·Σxq subtracted. Q5_0: nibbles plus 16
-//     where the column's qh bit is set (w + 16), 16·Σxq subtracted. Q4_1 / Q5_1: the same codes are q
-//     (x = q·d + m), and m·Σxq is added per block as Q4_K's min term.
+// scaled once by the 16 rows' block scales: ~11 uops per 512 multiply-adds.
+//   Signed formats hold w + 128 as codes, so each block's i32 sums start at −128·Σxq (PanelActs):
+//     Q8_0 and Q8 w XOR 0x80, Q4_0 and Q4 the nibble + 120, Q5_0 the nibble plus 16 where the
+//     column's qh bit is set, + 112. Q4_1 / Q5_1: the codes are q (x = q·d + m), and m·Σxq is added
+//     per block as Q4_K's min term.
 //   Q4_K / Q5_K: codes are the 4-bit q (0..15; Q5_K 0..31) of sub-block s; the block scale is d·sc[s] and the min term
 //     dmin·m[s]·Σxq is subtracted per block (as row_k4 does per super-block).
-//   Q6_K: codes are the 6-bit q (w + 32); a 32-column block holds two 16-column sub-blocks with their
-//     own scales d·sc, so its groups 0-3 and 4-7 sum apart, and 32·Σxq comes off per sub-block.
+//   Q6_K: codes are the 6-bit q + 96 (w + 128); a 32-column block holds two 16-column sub-blocks
+//     with their own scales d·sc, so its groups 0-3 and 4-7 sum apart, each from its own −128·Σxq.
 // Integer sums are exact and every term is the reference's, in another order: results agree with
 // the references (ref::gemm_ggml, ref gemm_q) to float rounding. Legend: k = w.cols, NR = 16 weight rows per panel.
 #include <immintrin.h>
@@ -152,6 +152,16 @@ inline void transpose_rows16(const uint8_t* row, int64_t rb, __m512i (&out)[4]) 
   out[3] = _mm512_unpackhi_epi64(a1, a3);
 }
 
+// [kNR][8] floats (8 per-sub-block factors of each row) → [8][kNR] at out (64-byte aligned): the
+// dword transpose of transpose_rows32, in place of 16 scatters a super-block (which had taken half
+// of Q4_K's packing; perf).
+inline void store_columns(const float (&rowwise)[kNR][8], float* out) {
+  __m512i v[8];
+  transpose_rows32(reinterpret_cast<const uint8_t*>(rowwise), 32, v);
+  RADSEEK_UNROLL
+  for (int j = 0; j < 8; ++j) _mm512_store_si512(out + j * kNR, v[j]);
+}
+
 // Q8_0 rows j0 .. j0+rows-1 (rows ≤ kNR) into the panel: a full panel by transpose_rows32, a partial
 // one (the end of a task's rows) by a masked gather per 4-column group and block.
 void pack_q8_0(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nblocks, Panel& p) {
@@ -203,6 +213,10 @@ void pack_nibbles(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nb
         lo = _mm512_or_si512(lo, _mm512_permutexvar_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 4 * g), four), fifth));
         hi = _mm512_or_si512(hi, _mm512_permutexvar_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 4 * g + 16), four), fifth));
       }
+      if constexpr (!kMin) {  // w + 128: Q4_0 q + 120, Q5_0 q + 112
+        lo = _mm512_add_epi8(lo, _mm512_set1_epi8(kFive ? 112 : 120));
+        hi = _mm512_add_epi8(hi, _mm512_set1_epi8(kFive ? 112 : 120));
+      }
       _mm512_store_si512(p.codes + (b * kGroups + g) * 64, lo);
       _mm512_store_si512(p.codes + (b * kGroups + 4 + g) * 64, hi);
     }
@@ -240,26 +254,29 @@ void pack_q6_k(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nsupe
             const int j = q + 2 * hi;  // block within the half
             const __m512i low4 = _mm512_and_si512(hi ? _mm512_srli_epi16(ql[g], 4) : ql[g], nib);
             const __m512i top2 = _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh[g], 2 * j), two), 4);
-            _mm512_store_si512(p.codes + ((8 * s + 4 * h + j) * kGroups + g) * 64, _mm512_or_si512(low4, top2));
+            _mm512_store_si512(p.codes + ((8 * s + 4 * h + j) * kGroups + g) * 64,
+                               _mm512_add_epi8(_mm512_or_si512(low4, top2), _mm512_set1_epi8(96)));  // w + 128
           }
         }
       }
     }
     // Row r's 16 sub-block scales d·sc → column r of scale (even sub-blocks) and min (odd) [8][kNR].
-    const __m256i col = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(kNR));
     const __m128i even = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    alignas(64) float lo[kNR][8], hi[kNR][8];
     for (int r = 0; r < kNR; ++r) {
-      __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+      __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps();
       if (r < rows) {
         const uint8_t* q = sb + r * rb;
         const __m128i sc = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 192)), even);
         const __m256 d = _mm256_set1_ps(f16(q + 208));
-        lo = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc)));
-        hi = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8))));
+        a = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc)));
+        b = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8))));
       }
-      _mm256_i32scatter_ps(p.scale + 8 * s * kNR + r, col, lo, 4);
-      _mm256_i32scatter_ps(p.min + 8 * s * kNR + r, col, hi, 4);
+      _mm256_store_ps(lo[r], a);
+      _mm256_store_ps(hi[r], b);
     }
+    store_columns(lo, p.scale + 8 * s * kNR);
+    store_columns(hi, p.min + 8 * s * kNR);
   }
 }
 
@@ -299,32 +316,35 @@ void pack_k4(const uint8_t* w, int64_t rb, int64_t j0, int rows, int64_t nsuper,
                            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v[g], 4), nib), fifth(g, 2 * c + 1)));
       }
     }
-    // Row r's 8 sub-block scales d·sc_j and mins dmin·m_j go to column r of [8][kNR] (scatters).
-    const __m256i col = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(kNR));
+    // Row r's 8 sub-block scales d·sc_j and mins dmin·m_j go to column r of [8][kNR].
+    alignas(64) float sc[kNR][8], mn[kNR][8];
     for (int r = 0; r < kNR; ++r) {
-      __m256 sc = _mm256_setzero_ps(), mn = _mm256_setzero_ps();
+      __m256 a = _mm256_setzero_ps(), m = _mm256_setzero_ps();
       if (r < rows) {
         const uint8_t* q = sb + r * rb;
         const __m128i u = unpack_k4_scales(q + 4);
-        sc = _mm256_mul_ps(_mm256_set1_ps(f16(q)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(u)));
-        mn = _mm256_mul_ps(_mm256_set1_ps(f16(q + 2)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(u, 8))));
+        a = _mm256_mul_ps(_mm256_set1_ps(f16(q)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(u)));
+        m = _mm256_mul_ps(_mm256_set1_ps(f16(q + 2)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(u, 8))));
       }
-      _mm256_i32scatter_ps(p.scale + 8 * s * kNR + r, col, sc, 4);
-      _mm256_i32scatter_ps(p.min + 8 * s * kNR + r, col, mn, 4);
+      _mm256_store_ps(sc[r], a);
+      _mm256_store_ps(mn[r], m);
     }
+    store_columns(sc, p.scale + 8 * s * kNR);
+    store_columns(mn, p.min + 8 * s * kNR);
   }
 }
 
 // radseek's Q8 (kI8: int8 codes, a scale per 32 columns) or Q4 (kU8: 16 bytes a group, byte b holding
-// column b in its low nibble and 16+b in its high one, value nibble − 8) rows into the panel; codes
-// become unsigned (Q8 + 128, Q4 the nibble itself).
+// column b in its low nibble and 16+b in its high one, value nibble − 8) rows into the panel as
+// unsigned codes w + 128 (Q8 code + 128, Q4 nibble + 120).
 void pack_group_quant(const WeightMatrix& w, int64_t j0, int rows, Panel& p) {
   const bool q4 = w.dtype == DType::kU8;
   const int64_t rb = row_bytes(w), G = w.cols / 32;
   const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
   const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                           _mm512_set1_epi32(static_cast<int>(rb)));
-  const __m512i nib = _mm512_set1_epi8(0x0f), flip = _mm512_set1_epi32(static_cast<int>(0x80808080u));
+  const __m512i nib = _mm512_set1_epi8(0x0f), c120 = _mm512_set1_epi8(120);
+  const __m512i flip = _mm512_set1_epi32(static_cast<int>(0x80808080u));
   const uint8_t* base = static_cast<const uint8_t*>(w.data) + j0 * rb;
   for (int64_t b = 0; b < G; ++b) {
     if (q4) {
@@ -333,8 +353,9 @@ void pack_group_quant(const WeightMatrix& w, int64_t j0, int rows, Panel& p) {
       RADSEEK_UNROLL
       for (int g = 0; g < 4; ++g) {
         if (rows < kNR) v[g] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offs, base + b * 16 + 4 * g, 1);
-        _mm512_store_si512(p.codes + (b * kGroups + g) * 64, _mm512_and_si512(v[g], nib));
-        _mm512_store_si512(p.codes + (b * kGroups + 4 + g) * 64, _mm512_and_si512(_mm512_srli_epi16(v[g], 4), nib));
+        _mm512_store_si512(p.codes + (b * kGroups + g) * 64, _mm512_add_epi8(_mm512_and_si512(v[g], nib), c120));
+        _mm512_store_si512(p.codes + (b * kGroups + 4 + g) * 64,
+                           _mm512_add_epi8(_mm512_and_si512(_mm512_srli_epi16(v[g], 4), nib), c120));
       }
     } else {
       __m512i v[kGroups];
@@ -349,109 +370,214 @@ void pack_group_quant(const WeightMatrix& w, int64_t j0, int rows, Panel& p) {
   }
 }
 
-// Panel formats by how a block's sums are scaled: one scale per block and row, less kOffset·Σxq (Q8_0
-// / Q8 128, Q4 / Q4_0 8, Q5_0 16); kMin (Q4_K, Q5_K; Q4_1 / Q5_1 with −m as the min): one scale, less
-// min·Σxq; kHalves (Q6_K): one scale per 16 columns, less 32·Σxq per 16 columns.
+// Panel formats by how a block's sums are scaled: kOffset (Q8_0, Q4_0, Q5_0, Q8, Q4: codes w + 128)
+// one scale per block and row; kMin (Q4_K, Q5_K; Q4_1 / Q5_1 with −m as the min): one scale, less
+// min·Σxq; kHalves (Q6_K, codes w + 128): one scale per 16 columns.
 enum class Epilogue { kOffset, kMin, kHalves };
 
-// y[i0 .. i0+MR-1, j0 .. j0+rows-1] from the panel; kOffset as above (kOffset epilogue only).
-template <Epilogue kE, int kOffset, int MR>
-void panel_rows(const Panel& p, const ref::GgmlActs& ac, int64_t nblocks, int64_t i0, float* const* y, __mmask16 live,
-                Prefetch& pf) {
-  const int64_t k = ac.k, G = k / 32;
-  // Activation steps are per ac.group columns: 32 (per block) or 256 (8 blocks); group / 32 is a
-  // power of two, so the step index is a shift (an integer division here per row and block had
-  // cost as much as a block's products).
-  const int shift = std::countr_zero(static_cast<uint64_t>(ac.group / 32));
-  __m512 acc[MR], corr[MR];  // corr: Σ_b scale · step·Σxq, the offset term taken off once at the end
-  const int8_t* xq[MR];
-  const float* st[MR];
-  const float* stbs[MR];
-  const int32_t* bs16[MR];
-  RADSEEK_UNROLL
-  for (int i = 0; i < MR; ++i) {
-    acc[i] = corr[i] = _mm512_setzero_ps();
-    xq[i] = ac.q + (i0 + i) * k;
-    st[i] = ac.step + (i0 + i) * (k / ac.group);
-    stbs[i] = ac.step_bsum32 + (i0 + i) * G;
-    bs16[i] = ac.bsum16 + (i0 + i) * (k / 16);
-  }
-  for (int64_t b = 0; b < nblocks; ++b) {
-    pf.step();
-    // With few rows a pass, two chains a row (even and odd groups) halve the vpdpbusd latency the
-    // block waits for; kHalves keeps the block's two 16-column halves apart instead.
-    constexpr bool kSplit = kE == Epilogue::kHalves;
-    constexpr int kChains = kSplit || MR <= 4 ? 2 : 1;
-    __m512i dot[MR], dot2[MR];
-    RADSEEK_UNROLL
-    for (int i = 0; i < MR; ++i) dot[i] = dot2[i] = _mm512_setzero_si512();
-    RADSEEK_UNROLL
-    for (int g = 0; g < kGroups; ++g) {
-      const __m512i c = _mm512_load_si512(p.codes + (b * kGroups + g) * 64);
-      RADSEEK_UNROLL
-      for (int i = 0; i < MR; ++i) {
-        __m512i& d = kChains == 2 && (kSplit ? g >= kGroups / 2 : g % 2 == 1) ? dot2[i] : dot[i];
-        d = dpbusd_bcast(d, c, xq[i] + b * 32 + 4 * g);
-      }
+// The activation rows of a product, interleaved per pass of up to kMR rows so that panel_rows reaches
+// every row's codes and per-block factors from one pointer by constant offsets. Why: with a pointer
+// per row for codes, steps and sums (24 for 8 rows) the compiler kept them in vector registers and on
+// the stack, and moving them back cost ~170 scalar uops per block beside its 64 vpdpbusd (Q4_K, m =
+// 64: 400 → 467 GOP/s a core without them). quantize_ggml_vnni writes this copy once per product
+// into the tail of the shared buffer (kernels.h ggml_acts_bytes), so the tasks of a product do not
+// each repack it. A pass of R rows starting at row i0:
+//   q     [nblocks][kGroups][R][4] at q + i0·k          (the same bytes, reordered)
+//   step  [k / group][R]           at step + i0·(k / group)
+//   sum32 [nblocks][R]             at sum32 + i0·nblocks: step·Σxq of the block (the min term)
+//   ioff  [nblocks][3][R]          at ioff + i0·3·nblocks: −128·Σxq of the block and of its two
+//        16-column halves. Every offset type's codes are w + 128 (Epilogue), so a block's integer
+//        sum starts at −128·Σxq and leaves no offset term to the float epilogue (a load, not an FMA).
+struct PanelActs {
+  int8_t* q;
+  float* step;
+  float* sum32;
+  int32_t* ioff;
+};
+
+PanelActs panel_acts_view(const void* buf, int64_t m, int64_t k) {
+  auto* p = const_cast<uint8_t*>(static_cast<const uint8_t*>(buf)) + ggml_acts_rows_bytes(m, k);
+  PanelActs v{};
+  v.q = reinterpret_cast<int8_t*>(p);
+  p += (m * k + 63) / 64 * 64;
+  v.step = reinterpret_cast<float*>(p);
+  p += m * (k / 32) * 4;
+  v.sum32 = reinterpret_cast<float*>(p);
+  p += m * (k / 32) * 4;
+  v.ioff = reinterpret_cast<int32_t*>(p);
+  return v;
+}
+
+// One pass's view.
+struct PassActs {
+  const int8_t* q;
+  const float* step;
+  const float* sum32;
+  const int32_t* ioff;
+};
+
+PassActs pass_acts(const PanelActs& v, int64_t i0, int64_t k, int64_t group) {
+  const int64_t G = k / 32;
+  return PassActs{.q = v.q + i0 * k, .step = v.step + i0 * (k / group), .sum32 = v.sum32 + i0 * G, .ioff = v.ioff + i0 * 3 * G};
+}
+
+// Rows i0 .. i0+R-1 of `ac` into their pass (layout above).
+void pack_pass(const ref::GgmlActs& ac, int64_t i0, int R, const PanelActs& out) {
+  const int64_t k = ac.k, G = k / 32, S = k / ac.group;
+  const PassActs pa = pass_acts(out, i0, k, ac.group);
+  auto* q = const_cast<int8_t*>(pa.q);
+  auto* step = const_cast<float*>(pa.step);
+  auto* sum32 = const_cast<float*>(pa.sum32);
+  auto* ioff = const_cast<int32_t*>(pa.ioff);
+  for (int i = 0; i < R; ++i) {
+    const int8_t* src = ac.q + (i0 + i) * k;
+    const float* st = ac.step + (i0 + i) * S;
+    const int32_t* bs = ac.bsum16 + (i0 + i) * (k / 16);
+    for (int64_t c = 0; c < k; c += 4) std::memcpy(q + (c / 4) * 4 * R + 4 * i, src + c, 4);  // [b][g][i][4]
+    for (int64_t s = 0; s < S; ++s) step[s * R + i] = st[s];
+    for (int64_t b = 0; b < G; ++b) {
+      sum32[b * R + i] = ac.step_bsum32[(i0 + i) * G + b];
+      ioff[b * 3 * R + i] = -128 * (bs[2 * b] + bs[2 * b + 1]);
+      ioff[b * 3 * R + R + i] = -128 * bs[2 * b];
+      ioff[b * 3 * R + 2 * R + i] = -128 * bs[2 * b + 1];
     }
-    if constexpr (kChains == 2 && !kSplit) {
-      RADSEEK_UNROLL
-      for (int i = 0; i < MR; ++i) dot[i] = _mm512_add_epi32(dot[i], dot2[i]);
-    }
-    const __m512 sc = _mm512_load_ps(p.scale + b * kNR);
-    const int64_t sb = b >> shift;
-    RADSEEK_UNROLL
-    for (int i = 0; i < MR; ++i) {
-      const __m512 step = _mm512_set1_ps(st[i][sb]);
-      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), _mm512_mul_ps(sc, step), acc[i]);
-      if constexpr (kE == Epilogue::kMin) {  // Q4_K: the min term dmin·m · step·Σxq
-        acc[i] = _mm512_fnmadd_ps(_mm512_load_ps(p.min + b * kNR), _mm512_set1_ps(stbs[i][b]), acc[i]);
-      } else if constexpr (kE == Epilogue::kHalves) {  // Q6_K: second half's scale; 32·Σxq per half
-        const __m512 sc2 = _mm512_load_ps(p.min + b * kNR);
-        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot2[i]), _mm512_mul_ps(sc2, step), acc[i]);
-        const float s0 = st[i][sb] * static_cast<float>(bs16[i][2 * b]), s1 = st[i][sb] * static_cast<float>(bs16[i][2 * b + 1]);
-        corr[i] = _mm512_fmadd_ps(sc, _mm512_set1_ps(s0), _mm512_fmadd_ps(sc2, _mm512_set1_ps(s1), corr[i]));
-      } else {
-        corr[i] = _mm512_fmadd_ps(sc, _mm512_set1_ps(stbs[i][b]), corr[i]);
-      }
-    }
-  }
-  RADSEEK_UNROLL
-  for (int i = 0; i < MR; ++i) {
-    if constexpr (kE != Epilogue::kMin) acc[i] = _mm512_fnmadd_ps(corr[i], _mm512_set1_ps(static_cast<float>(kOffset)), acc[i]);
-    _mm512_mask_storeu_ps(y[i], live, acc[i]);
   }
 }
 
-template <Epilogue kE, int kOffset>
-void panel_all_rows(const GemmArgs& a, const ref::GgmlActs& ac, const Panel& p, int64_t j0, int rows, Prefetch& pf) {
+// One block's 8 groups × MR rows of vpdpbusd: dot (and dot2: odd groups, or kHalves' second half),
+// started at the pass's −128·Σxq for the offset formats (`ioff`: the block's [3][MR]).
+template <Epilogue kE, int MR>
+inline void block_dots(const uint8_t* codes, const int8_t* q, const int32_t* ioff, __m512i (&dot)[MR], __m512i (&dot2)[MR]) {
+  // With few rows a pass, two chains a row (even and odd groups) halve the vpdpbusd latency the
+  // block waits for; kHalves keeps the block's two 16-column halves apart instead.
+  constexpr bool kSplit = kE == Epilogue::kHalves;
+  constexpr int kChains = kSplit || MR <= 4 ? 2 : 1;
+  RADSEEK_UNROLL
+  for (int i = 0; i < MR; ++i) {
+    if constexpr (kE == Epilogue::kMin) dot[i] = _mm512_setzero_si512();
+    else dot[i] = _mm512_set1_epi32(ioff[(kSplit ? MR : 0) + i]);
+    dot2[i] = kSplit ? _mm512_set1_epi32(ioff[2 * MR + i]) : _mm512_setzero_si512();
+  }
+  RADSEEK_UNROLL
+  for (int g = 0; g < kGroups; ++g) {
+    const __m512i c = _mm512_load_si512(codes + g * 64);
+    RADSEEK_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      __m512i& d = kChains == 2 && (kSplit ? g >= kGroups / 2 : g % 2 == 1) ? dot2[i] : dot[i];
+      d = dpbusd_bcast(d, c, q + g * 4 * MR + 4 * i);
+    }
+  }
+  if constexpr (kChains == 2 && !kSplit) {
+    RADSEEK_UNROLL
+    for (int i = 0; i < MR; ++i) dot[i] = _mm512_add_epi32(dot[i], dot2[i]);
+  }
+}
+
+// y[pass rows, j0 .. j0+rows-1] from the panel, one activation step per block's group (`shift`:
+// log2 of group / 32).
+template <Epilogue kE, int MR>
+void panel_rows(const Panel& p, const PassActs& pa, int64_t nblocks, int shift, float* const* y, __mmask16 live,
+                Prefetch& pf) {
+  __m512 acc[MR];
+  RADSEEK_UNROLL
+  for (int i = 0; i < MR; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nblocks; ++b) {
+    pf.step();
+    __m512i dot[MR], dot2[MR];
+    block_dots<kE, MR>(p.codes + b * kGroups * 64, pa.q + b * 32 * MR, pa.ioff + b * 3 * MR, dot, dot2);
+    const __m512 sc = _mm512_load_ps(p.scale + b * kNR);
+    const float* st = pa.step + (b >> shift) * MR;
+    RADSEEK_UNROLL
+    for (int i = 0; i < MR; ++i) {
+      const __m512 step = _mm512_set1_ps(st[i]);
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), _mm512_mul_ps(sc, step), acc[i]);
+      if constexpr (kE == Epilogue::kMin) {  // the min term min·step·Σxq
+        acc[i] = _mm512_fnmadd_ps(_mm512_load_ps(p.min + b * kNR), _mm512_set1_ps(pa.sum32[b * MR + i]), acc[i]);
+      } else if constexpr (kE == Epilogue::kHalves) {  // Q6_K: the second half's own scale
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot2[i]), _mm512_mul_ps(_mm512_load_ps(p.min + b * kNR), step), acc[i]);
+      }
+    }
+  }
+  RADSEEK_UNROLL
+  for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y[i], live, acc[i]);
+}
+
+// As panel_rows for kMin with one activation step per 256 columns (Q4_K, Q5_K): a super-block's 8
+// block sums gather as Σ sc·dot and take the step once (a multiply less per row and block).
+template <int MR>
+void panel_rows_k(const Panel& p, const PassActs& pa, int64_t nblocks, float* const* y, __mmask16 live, Prefetch& pf) {
+  __m512 acc[MR], part[MR];
+  RADSEEK_UNROLL
+  for (int i = 0; i < MR; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < nblocks / 8; ++s) {
+    RADSEEK_UNROLL
+    for (int i = 0; i < MR; ++i) part[i] = _mm512_setzero_ps();
+    for (int64_t b = 8 * s; b < 8 * s + 8; ++b) {
+      pf.step();
+      __m512i dot[MR], dot2[MR];
+      block_dots<Epilogue::kMin, MR>(p.codes + b * kGroups * 64, pa.q + b * 32 * MR, nullptr, dot, dot2);
+      const __m512 sc = _mm512_load_ps(p.scale + b * kNR), mn = _mm512_load_ps(p.min + b * kNR);
+      const float* s32 = pa.sum32 + b * MR;
+      RADSEEK_UNROLL
+      for (int i = 0; i < MR; ++i) {
+        part[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), sc, part[i]);
+        acc[i] = _mm512_fnmadd_ps(mn, _mm512_set1_ps(s32[i]), acc[i]);
+      }
+    }
+    const float* st = pa.step + s * MR;
+    RADSEEK_UNROLL
+    for (int i = 0; i < MR; ++i) acc[i] = _mm512_fmadd_ps(part[i], _mm512_set1_ps(st[i]), acc[i]);
+  }
+  RADSEEK_UNROLL
+  for (int i = 0; i < MR; ++i) _mm512_mask_storeu_ps(y[i], live, acc[i]);
+}
+
+template <Epilogue kE, int MR>
+void panel_pass(const Panel& p, const PassActs& pa, int64_t nblocks, int shift, float* const* y, __mmask16 live,
+                Prefetch& pf) {
+  if (kE == Epilogue::kMin && shift == 3) panel_rows_k<MR>(p, pa, nblocks, y, live, pf);
+  else panel_rows<kE, MR>(p, pa, nblocks, shift, y, live, pf);
+}
+
+// Every pass of the product's m rows against one panel (rows j0 .. j0+rows-1).
+template <Epilogue kE>
+void panel_all_rows(const GemmArgs& a, int64_t group, const PanelActs& xp, const Panel& p, int64_t j0, int rows,
+                    Prefetch& pf) {
   const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1u);
-  const int64_t nblocks = a.w->cols / 32;
+  const int64_t k = a.w->cols, nblocks = k / 32;
+  const int shift = std::countr_zero(static_cast<uint64_t>(group / 32));
   float* y[kMR];
   int64_t i0 = 0;
   for (; i0 + kMR <= a.m; i0 += kMR) {
     for (int i = 0; i < kMR; ++i) y[i] = a.y + (i0 + i) * a.ldy + j0 - a.y_col_offset;
-    panel_rows<kE, kOffset, kMR>(p, ac, nblocks, i0, y, live, pf);
+    panel_pass<kE, kMR>(p, pass_acts(xp, i0, k, group), nblocks, shift, y, live, pf);
   }
   // The last m mod kMR rows in one pass: a pass costs about the same for 1 row as for kMR (its
   // dependent vpdpbusd chains, one per row, bound it), so each row alone had cost a whole pass.
   const int tail = static_cast<int>(a.m - i0);
   for (int i = 0; i < tail; ++i) y[i] = a.y + (i0 + i) * a.ldy + j0 - a.y_col_offset;
+  const PassActs pa = pass_acts(xp, i0, k, group);
   switch (tail) {
-    case 7: panel_rows<kE, kOffset, 7>(p, ac, nblocks, i0, y, live, pf); break;
-    case 6: panel_rows<kE, kOffset, 6>(p, ac, nblocks, i0, y, live, pf); break;
-    case 5: panel_rows<kE, kOffset, 5>(p, ac, nblocks, i0, y, live, pf); break;
-    case 4: panel_rows<kE, kOffset, 4>(p, ac, nblocks, i0, y, live, pf); break;
-    case 3: panel_rows<kE, kOffset, 3>(p, ac, nblocks, i0, y, live, pf); break;
-    case 2: panel_rows<kE, kOffset, 2>(p, ac, nblocks, i0, y, live, pf); break;
-    case 1: panel_rows<kE, kOffset, 1>(p, ac, nblocks, i0, y, live, pf); break;
+    case 7: panel_pass<kE, 7>(p, pa, nblocks, shift, y, live, pf); break;
+    case 6: panel_pass<kE, 6>(p, pa, nblocks, shift, y, live, pf); break;
+    case 5: panel_pass<kE, 5>(p, pa, nblocks, shift, y, live, pf); break;
+    case 4: panel_pass<kE, 4>(p, pa, nblocks, shift, y, live, pf); break;
+    case 3: panel_pass<kE, 3>(p, pa, nblocks, shift, y, live, pf); break;
+    case 2: panel_pass<kE, 2>(p, pa, nblocks, shift, y, live, pf); break;
+    case 1: panel_pass<kE, 1>(p, pa, nblocks, shift, y, live, pf); break;
     default: break;
   }
 }
 
 }  // namespace
 
-bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
+void pack_panel_acts(void* buf, int64_t m, int64_t k, GgmlQuant type) {
+  const ref::GgmlActs ac = ref::ggml_acts_view(buf, m, k, type);
+  const PanelActs out = panel_acts_view(buf, m, k);
+  for (int64_t i0 = 0; i0 < m; i0 += kMR) pack_pass(ac, i0, static_cast<int>(std::min<int64_t>(kMR, m - i0)), out);
+}
+
+bool gemm_ggml_panels(const GemmArgs& a, const void* xq) {
   const WeightMatrix& w = *a.w;
   // Short rows of the 32-column types (MLA's attn_k_b: 128 columns) take panels even for one
   // activation row: a row kernel pays a gather, two reductions and a store per row, more than its few
@@ -461,6 +587,8 @@ bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
   const int64_t k = w.cols, nblocks = k / 32, rb = row_bytes(w);
   thread_local Panel p;  // the calling thread's
   p.reserve(nblocks);
+  const PanelActs xp = panel_acts_view(xq, a.m, k);
+  const int64_t group = ref::ggml_act_group(w.ggml);
   const auto* base = static_cast<const uint8_t*>(w.data);
   for (int64_t j0 = a.n_begin; j0 < a.n_end; j0 += kNR) {
     const int rows = static_cast<int>(std::min<int64_t>(kNR, a.n_end - j0));
@@ -469,35 +597,35 @@ bool gemm_ggml_panels(const GemmArgs& a, const ref::GgmlActs& ac) {
     switch (w.ggml) {
       case GgmlQuant::kQ8_0:
         pack_q8_0(base, rb, j0, rows, nblocks, p);
-        panel_all_rows<Epilogue::kOffset, 128>(a, ac, p, j0, rows, pf);
+        panel_all_rows<Epilogue::kOffset>(a, group, xp, p, j0, rows, pf);
         break;
       case GgmlQuant::kQ4_0:
         pack_nibbles<false, false>(base, rb, j0, rows, nblocks, p);
-        panel_all_rows<Epilogue::kOffset, 8>(a, ac, p, j0, rows, pf);
+        panel_all_rows<Epilogue::kOffset>(a, group, xp, p, j0, rows, pf);
         break;
       case GgmlQuant::kQ5_0:
         pack_nibbles<true, false>(base, rb, j0, rows, nblocks, p);
-        panel_all_rows<Epilogue::kOffset, 16>(a, ac, p, j0, rows, pf);
+        panel_all_rows<Epilogue::kOffset>(a, group, xp, p, j0, rows, pf);
         break;
       case GgmlQuant::kQ4_1:
         pack_nibbles<false, true>(base, rb, j0, rows, nblocks, p);
-        panel_all_rows<Epilogue::kMin, 0>(a, ac, p, j0, rows, pf);
+        panel_all_rows<Epilogue::kMin>(a, group, xp, p, j0, rows, pf);
         break;
       case GgmlQuant::kQ5_1:
         pack_nibbles<true, true>(base, rb, j0, rows, nblocks, p);
-        panel_all_rows<Epilogue::kMin, 0>(a, ac, p, j0, rows, pf);
+        panel_all_rows<Epilogue::kMin>(a, group, xp, p, j0, rows, pf);
         break;
       case GgmlQuant::kQ4_K:
         pack_k4<false>(base, rb, j0, rows, k / 256, p);
-        panel_all_rows<Epilogue::kMin, 0>(a, ac, p, j0, rows, pf);
+        panel_all_rows<Epilogue::kMin>(a, group, xp, p, j0, rows, pf);
         break;
       case GgmlQuant::kQ5_K:
         pack_k4<true>(base, rb, j0, rows, k / 256, p);
-        panel_all_rows<Epilogue::kMin, 0>(a, ac, p, j0, rows, pf);
+        panel_all_rows<Epilogue::kMin>(a, group, xp, p, j0, rows, pf);
         break;
       case GgmlQuant::kQ6_K:
         pack_q6_k(base, rb, j0, rows, k / 256, p);
-        panel_all_rows<Epilogue::kHalves, 32>(a, ac, p, j0, rows, pf);
+        panel_all_rows<Epilogue::kHalves>(a, group, xp, p, j0, rows, pf);
         break;
       default:  // not reached: kNone has no weights
         break;
@@ -516,7 +644,7 @@ bool gemm_q_panels(const GemmArgs& a) {
     buf = ref::thread_acts_buffer(ggml_acts_bytes(a.m, w.cols));
     quantize_ggml_vnni(GgmlQuantizeArgs{.x = a.x, .m = a.m, .ldx = a.ldx, .k = w.cols, .type = GgmlQuant::kQ8_0, .out = buf});
   }
-  const ref::GgmlActs ac = ref::ggml_acts_view(buf, a.m, w.cols, GgmlQuant::kQ8_0);
+  const PanelActs xp = panel_acts_view(buf, a.m, w.cols);
   thread_local Panel p;  // the calling thread's
   p.reserve(w.cols / 32);
   const int64_t rb = row_bytes(w), G = w.cols / 32;
@@ -526,8 +654,7 @@ bool gemm_q_panels(const GemmArgs& a) {
     Prefetch pf(static_cast<const uint8_t*>(w.data) + next * rb, next_rows * rb, G);
     prefetch_head(w.group_scale + next * G, next_rows * G * 4);  // its scale rows, at once (small)
     pack_group_quant(w, j0, rows, p);
-    if (w.dtype == DType::kU8) panel_all_rows<Epilogue::kOffset, 8>(a, ac, p, j0, rows, pf);
-    else panel_all_rows<Epilogue::kOffset, 128>(a, ac, p, j0, rows, pf);
+    panel_all_rows<Epilogue::kOffset>(a, 32, xp, p, j0, rows, pf);
   }
   return true;
 }
