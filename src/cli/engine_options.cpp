@@ -33,6 +33,9 @@ void add_model_flags(CLI::App& cmd, ModelFlags& f, const std::string& default_pr
       ->capture_default_str();
   cmd.add_option("--isa", f.isa, "Cap the kernel instruction set: scalar, avx2, avx512, amx")
       ->check(CLI::IsMember({"scalar", "avx2", "avx512", "amx"}));
+  cmd.add_flag("--mmap", f.mmap,
+               "Map the weight files from the page cache (starts at once, shares pages with other processes) "
+               "instead of reading them into huge-page memory (the default: faster decode)");
 }
 
 std::unique_ptr<engine::Engine> load_engine_or_report(const ModelFlags& f) {
@@ -50,6 +53,7 @@ std::unique_ptr<engine::Engine> load_engine_or_report(const ModelFlags& f) {
   if (f.isa == "avx2") o.isa = kernels::Isa::kAvx2;
   if (f.isa == "avx512") o.isa = kernels::Isa::kAvx512;
   if (f.isa == "amx") o.isa = kernels::Isa::kAmx;
+  o.weights = f.mmap ? FileBacking::kMapped : FileBacking::kResident;
   auto e = engine::Engine::load(o);
   if (!e) {
     std::fprintf(stderr, "radseek: %s\n", e.error().message.c_str());

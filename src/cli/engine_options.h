@@ -17,6 +17,7 @@ struct ModelFlags {
   std::string attention = "auto";
   std::string kv_cache = "f32";
   std::string isa;
+  bool mmap = false;
 };
 
 void add_model_flags(CLI::App& cmd, ModelFlags& f, const std::string& default_precision);

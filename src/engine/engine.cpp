@@ -91,7 +91,7 @@ Status Engine::collect_eos_ids(const std::string& model_path) {
 }
 
 Expected<std::unique_ptr<Engine>> Engine::load(const EngineOptions& opts) {
-  auto m = model::load_causal_lm(opts.model_dir);
+  auto m = model::load_causal_lm(opts.model_dir, opts.weights);
   if (!m) return m.error();
   auto e = std::unique_ptr<Engine>(new Engine());
   e->model_ = std::move(*m);

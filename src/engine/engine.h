@@ -27,6 +27,9 @@ struct EngineOptions {
   model::AttentionMode attention = model::AttentionMode::kAuto;
   model::KvDtype kv_cache = model::KvDtype::kF32;  // MLA cache storage (dense models: always f32)
   std::optional<kernels::Isa> isa = std::nullopt;  // default: the best this CPU supports
+  // The weight files' bytes read into huge-page memory (kResident: faster decode, a copy at load) or
+  // mapped from the page cache (kMapped: instant, shared); base/mapped_file.h.
+  FileBacking weights = FileBacking::kResident;
 };
 
 // One sequence: its KV cache, scratch and last logits.

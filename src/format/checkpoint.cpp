@@ -50,7 +50,7 @@ Status read_index(const std::string& index_path, std::map<std::string, std::stri
 
 // Opens one shard named by the index, saying which tensor made us look for it when it is missing.
 Expected<SafetensorsFile> open_shard(const std::string& dir, const std::string& index_path, const std::string& shard,
-                                     const std::map<std::string, std::string>& weight_map) {
+                                     const std::map<std::string, std::string>& weight_map, FileBacking backing) {
   const std::string path = (fs::path(dir) / shard).string();
   std::error_code ec;
   if (!fs::exists(path, ec)) {
@@ -63,7 +63,7 @@ Expected<SafetensorsFile> open_shard(const std::string& dir, const std::string& 
     return make_error(ErrorCode::kNotFound, index_path + ": shard '" + shard + "' (listed for tensor '" + example +
                                                 "' and others) does not exist at " + path);
   }
-  return SafetensorsFile::open(path);
+  return SafetensorsFile::open(path, backing);
 }
 
 // Every tensor of a shard must be assigned to that shard by the index: anything else means the index
@@ -84,7 +84,7 @@ Status check_against_index(const SafetensorsFile& sf, const std::string& shard, 
 
 }  // namespace
 
-Expected<Checkpoint> Checkpoint::open(const std::string& dir) {
+Expected<Checkpoint> Checkpoint::open(const std::string& dir, FileBacking backing) {
   Checkpoint c;
   c.dir_ = dir;
   const std::string index = (fs::path(dir) / "model.safetensors.index.json").string();
@@ -101,8 +101,8 @@ Expected<Checkpoint> Checkpoint::open(const std::string& dir) {
                       dir + ": no model.safetensors or model.safetensors.index.json in this folder");
   }
   for (const auto& name : files) {
-    auto sf = weight_map.empty() ? SafetensorsFile::open((fs::path(dir) / name).string())
-                                 : open_shard(dir, index, name, weight_map);
+    auto sf = weight_map.empty() ? SafetensorsFile::open((fs::path(dir) / name).string(), backing)
+                                 : open_shard(dir, index, name, weight_map, backing);
     if (!sf) return sf.error();
     if (!weight_map.empty()) RADSEEK_TRY(check_against_index(*sf, name, index, weight_map));
     c.files_.push_back(std::make_unique<SafetensorsFile>(std::move(*sf)));

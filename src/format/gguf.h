@@ -100,7 +100,7 @@ Expected<GgufContents> parse_gguf(const uint8_t* bytes, size_t size, const std::
 // A memory-mapped GGUF file with typed metadata lookups whose errors name the file and the key.
 class GgufFile {
  public:
-  static Expected<GgufFile> open(const std::string& path);
+  static Expected<GgufFile> open(const std::string& path, FileBacking backing = FileBacking::kMapped);
 
   const std::string& path() const { return file_.path(); }
   uint32_t version() const { return c_.version; }

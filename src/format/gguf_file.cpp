@@ -84,8 +84,8 @@ std::string describe(const GgufValue& v) {
 
 }  // namespace
 
-Expected<GgufFile> GgufFile::open(const std::string& path) {
-  auto f = MappedFile::open(path);
+Expected<GgufFile> GgufFile::open(const std::string& path, FileBacking backing) {
+  auto f = MappedFile::open(path, backing);
   if (!f) return f.error();
   GgufFile g;
   g.file_ = std::move(*f);

@@ -374,8 +374,8 @@ Expected<json> gguf_config_json(const GgufFile& f) {
   return j;
 }
 
-Expected<GgufModel> open_gguf_model(const std::string& path) {
-  auto file = GgufFile::open(path);
+Expected<GgufModel> open_gguf_model(const std::string& path, FileBacking backing) {
+  auto file = GgufFile::open(path, backing);
   if (!file) return file.error();
   auto j = gguf_config_json(*file);
   if (!j) return j.error();

@@ -39,7 +39,7 @@ struct GgufModel {
   ModelConfig config;
   Checkpoint checkpoint;  // HF names → the file's tensors; dir() is the GGUF path
 };
-Expected<GgufModel> open_gguf_model(const std::string& path);
+Expected<GgufModel> open_gguf_model(const std::string& path, FileBacking backing = FileBacking::kMapped);
 
 // The GGUF tensor an HF tensor name comes from ("" when none), to annotate the model loader's errors.
 std::string gguf_tensor_for(const std::string& hf_name);

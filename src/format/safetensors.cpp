@@ -151,8 +151,8 @@ Expected<std::vector<TensorInfo>> parse_safetensors(const uint8_t* bytes, size_t
   return out;
 }
 
-Expected<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
-  auto f = MappedFile::open(path);
+Expected<SafetensorsFile> SafetensorsFile::open(const std::string& path, FileBacking backing) {
+  auto f = MappedFile::open(path, backing);
   if (!f) return f.error();
   SafetensorsFile s;
   s.file_ = std::move(*f);

@@ -39,7 +39,7 @@ Expected<std::vector<TensorInfo>> parse_safetensors(const uint8_t* bytes, size_t
 // One mapped safetensors file.
 class SafetensorsFile {
  public:
-  static Expected<SafetensorsFile> open(const std::string& path);
+  static Expected<SafetensorsFile> open(const std::string& path, FileBacking backing = FileBacking::kMapped);
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const std::string& path() const { return file_.path(); }
 
@@ -51,7 +51,7 @@ class SafetensorsFile {
 // A Hugging Face model folder: model.safetensors, or shards listed in model.safetensors.index.json.
 class Checkpoint {
  public:
-  static Expected<Checkpoint> open(const std::string& dir);
+  static Expected<Checkpoint> open(const std::string& dir, FileBacking backing = FileBacking::kMapped);
   // Tensors that live elsewhere (a GGUF file under HF names, format/gguf_model.h); `owner` keeps
   // their bytes alive for as long as any copy of the checkpoint exists. `dir` names it in errors.
   static Checkpoint from_tensors(std::string dir, std::map<std::string, TensorInfo> tensors,

@@ -70,8 +70,8 @@ Error with_gguf_names(Error e) {
   return e;
 }
 
-Expected<std::unique_ptr<CausalLM>> load_gguf(const std::string& path) {
-  auto g = format::open_gguf_model(path);
+Expected<std::unique_ptr<CausalLM>> load_gguf(const std::string& path, FileBacking backing) {
+  auto g = format::open_gguf_model(path, backing);
   if (!g) return g.error();
   if (g->config.is_deepseek()) {
     auto m = Model::load(std::move(g->config), std::move(g->checkpoint));
@@ -85,16 +85,16 @@ Expected<std::unique_ptr<CausalLM>> load_gguf(const std::string& path) {
 
 }  // namespace
 
-Expected<std::unique_ptr<CausalLM>> load_causal_lm(const std::string& dir) {
-  if (format::is_gguf_file(dir)) return load_gguf(dir);
+Expected<std::unique_ptr<CausalLM>> load_causal_lm(const std::string& dir, FileBacking backing) {
+  if (format::is_gguf_file(dir)) return load_gguf(dir, backing);
   auto cfg = format::load_model_config(dir);
   if (!cfg) return cfg.error();
   if (cfg->is_deepseek()) {
-    auto m = Model::load(dir);
+    auto m = Model::load(dir, backing);
     if (!m) return m.error();
     return std::unique_ptr<CausalLM>(std::move(*m));
   }
-  auto ckpt = format::Checkpoint::open(dir);
+  auto ckpt = format::Checkpoint::open(dir, backing);
   if (!ckpt) return ckpt.error();
   auto m = DenseModel::load(std::move(*cfg), std::move(*ckpt));
   if (!m) return m.error();

@@ -91,6 +91,6 @@ void softmax_inplace(float* x, int64_t n);
 
 // Reads config.json and builds the architecture it names (deepseek_v2/v3, llama, qwen2, qwen3); or,
 // when `dir` is a GGUF file, the same from its metadata and tensors (format/gguf_model.h).
-Expected<std::unique_ptr<CausalLM>> load_causal_lm(const std::string& dir);
+Expected<std::unique_ptr<CausalLM>> load_causal_lm(const std::string& dir, FileBacking backing = FileBacking::kMapped);
 
 }  // namespace radseek::model

@@ -14,10 +14,10 @@ void grow(std::vector<T>& v, int64_t n) {
 
 }  // namespace
 
-Expected<std::unique_ptr<Model>> Model::load(const std::string& dir) {
+Expected<std::unique_ptr<Model>> Model::load(const std::string& dir, FileBacking backing) {
   auto cfg = format::load_model_config(dir);
   if (!cfg) return cfg.error();
-  auto ckpt = format::Checkpoint::open(dir);
+  auto ckpt = format::Checkpoint::open(dir, backing);
   if (!ckpt) return ckpt.error();
   return load(std::move(*cfg), std::move(*ckpt));
 }

@@ -115,7 +115,7 @@ struct MtpStep {
 
 class Model : public CausalLM {
  public:
-  static Expected<std::unique_ptr<Model>> load(const std::string& dir);
+  static Expected<std::unique_ptr<Model>> load(const std::string& dir, FileBacking backing = FileBacking::kMapped);
   // From a parsed config and its checkpoint (a GGUF file seen as one: format/gguf_model.h).
   static Expected<std::unique_ptr<Model>> load(format::ModelConfig cfg, format::Checkpoint ckpt);
 
