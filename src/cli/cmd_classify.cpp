@@ -254,6 +254,8 @@ void register_classify(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "absorbed", "naive"}))->capture_default_str();
   cmd->add_option("--isa", f->model.isa, "Cap the kernel instruction set: scalar, avx2, avx512, amx")
       ->check(CLI::IsMember({"scalar", "avx2", "avx512", "amx"}));
+  cmd->add_flag("--mmap", f->model.mmap,
+                "Local: map the weight files from the page cache instead of reading them into huge-page memory");
   cmd->add_option("--chat-template", f->chat_template, "Override the model's chat template: deepseek-v3, deepseek-r1, deepseek-r1-think, ...");
   cmd->add_option("--max-thinking-tokens", f->max_thinking_tokens,
                   "Local: reasoning budget; when reached, the reasoning is closed and the answer begins (0 = no reasoning)")
