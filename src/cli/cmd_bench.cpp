@@ -22,7 +22,7 @@ double mn(const std::vector<double>& v) { return v.empty() ? 0 : *std::min_eleme
 double mx(const std::vector<double>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
 
 nlohmann::json to_json(const engine::BenchResult& r, const BenchFlags& f) {
-  const double tg = engine::median(r.tg_tps), pp = engine::median(r.pp_tps);
+  const double tg = engine::median(r.tg_tps), pp = engine::median(r.pp_tps), tga = engine::median(r.tg_after_prompt_tps);
   const double limit_tps = r.bandwidth_gbs * 1e9 / static_cast<double>(r.weight_bytes_per_token);
   return {{"model", f.model.model_dir}, {"threads", r.threads}, {"isa", r.isa}, {"precision", f.model.precision},
           {"prompt_tokens", f.p}, {"gen_tokens", f.n}, {"repeats", f.r},
@@ -32,6 +32,8 @@ nlohmann::json to_json(const engine::BenchResult& r, const BenchFlags& f) {
           {"measured_bandwidth_gbs", r.bandwidth_gbs}, {"bandwidth_probes_gbs", r.bandwidth_probes_gbs},
           {"tg_achieved_gbs", tg * r.weight_bytes_per_token / 1e9},
           {"tg_limit_tps", limit_tps}, {"tg_fraction_of_limit", tg / limit_tps},
+          {"tg_after_prompt_tps_min", mn(r.tg_after_prompt_tps)}, {"tg_after_prompt_tps_median", tga},
+          {"tg_after_prompt_tps_max", mx(r.tg_after_prompt_tps)}, {"tg_after_prompt_fraction_of_limit", tga / limit_tps},
           {"flops_per_token", r.flops_per_token}, {"matmul_gflops_measured", r.matmul_gflops},
           {"pp_gflops", pp * r.flops_per_token / 1e9},
           {"pp_fraction_of_matmul", pp * r.flops_per_token / 1e9 / std::max(r.matmul_gflops, 1e-9)},
@@ -65,6 +67,10 @@ int run_bench(const BenchFlags& f) {
               ("tg" + std::to_string(f.n) + " tok/s").c_str(), mn(r->tg_tps), engine::median(r->tg_tps),
               mx(r->tg_tps), 100 * j["tg_fraction_of_limit"].get<double>(), j["tg_limit_tps"].get<double>(),
               r->bandwidth_probes_gbs.size(), r->bandwidth_gbs, r->weight_bytes_per_token / 1e9);
+  std::printf("%-24s %10.2f %10.2f %10.2f   %.1f%% of the same limit\n",
+              ("tg" + std::to_string(f.n) + " after pp" + std::to_string(f.p)).c_str(), mn(r->tg_after_prompt_tps),
+              engine::median(r->tg_after_prompt_tps), mx(r->tg_after_prompt_tps),
+              100 * j["tg_after_prompt_fraction_of_limit"].get<double>());
   if (f.long_ctx > 0)
     std::printf("%-24s %10.2f\n", ("tg @ ctx " + std::to_string(f.long_ctx)).c_str(), engine::median(r->tg_long_tps));
   std::printf("weights %.2f GB, KV cache %.1f MB (%s, %lld bytes/token), resident %.2f GB\n", r->weight_bytes_total / 1e9,

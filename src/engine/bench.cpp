@@ -141,6 +141,10 @@ Expected<BenchResult> run_bench(const Engine& e, const BenchParams& p) {
     r.pp_tps.push_back(p.prompt_tokens / t.seconds());
     double sec = 0.0;
     RADSEEK_TRY(decode_steps(e, s, p.gen_tokens, sec));
+    r.tg_after_prompt_tps.push_back(p.gen_tokens / sec);
+    s.reset();  // then from an empty cache: one (untimed) token in, gen_tokens decoded
+    RADSEEK_TRY(e.feed(s, std::span(prompt.data(), 1)));
+    RADSEEK_TRY(decode_steps(e, s, p.gen_tokens, sec));
     r.tg_tps.push_back(p.gen_tokens / sec);
     r.bandwidth_probes_gbs.push_back(measure_bandwidth(e));
   }

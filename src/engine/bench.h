@@ -21,7 +21,9 @@ struct BenchParams {
 };
 
 struct BenchResult {
-  std::vector<double> pp_tps, tg_tps, tg_long_tps;  // one entry per repeat
+  // One entry per repeat. tg_tps: decode from an empty cache (what llama-bench's tg measures);
+  // tg_after_prompt_tps: decode right after the pp prompt, its tokens in the cache.
+  std::vector<double> pp_tps, tg_tps, tg_after_prompt_tps, tg_long_tps;
   double bandwidth_gbs = 0.0;       // read bandwidth with the engine's threads: the best probe
   std::vector<double> bandwidth_probes_gbs;  // every probe (before the first repeat, after each)
   int64_t weight_bytes_per_token = 0;

@@ -10,7 +10,8 @@ rm -rf "$scratch" && mkdir -p "$scratch"
 "$radseek" bench -m "$scratch/tiny" -p 8 -n 4 -t 2 -r 2 --long-context 16 --json > "$scratch/b.json" 2> "$scratch/err.txt"
 fails=0
 [[ $(wc -l < "$scratch/b.json") == 1 ]] || { echo "FAIL not one line: $(cat "$scratch/b.json")" >&2; fails=1; }
-for key in pp_tps_median tg_tps_median weight_bytes_per_token measured_bandwidth_gbs tg_fraction_of_limit tg_long_tps_median; do
+for key in pp_tps_median tg_tps_median tg_after_prompt_tps_median weight_bytes_per_token measured_bandwidth_gbs \
+           tg_fraction_of_limit tg_after_prompt_fraction_of_limit tg_long_tps_median; do
   grep -Eq "\"$key\":(0\.[0-9]*[1-9]|[1-9])" "$scratch/b.json" || { echo "FAIL $key missing or not positive" >&2; fails=1; }
 done
 probes=$(grep -o '"bandwidth_probes_gbs":\[[^]]*\]' "$scratch/b.json" | tr -cd ',' | wc -c)
