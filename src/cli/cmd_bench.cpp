@@ -85,7 +85,9 @@ void register_bench(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Prefill and decode speed against the hardware limits measured in the same run");
   add_model_flags(*cmd, f->model, "bf16");
   cmd->add_option("-p,--prompt-tokens", f->p, "Prompt length for prompt processing")->capture_default_str();
-  cmd->add_option("-n,--gen-tokens", f->n, "Tokens to generate")->capture_default_str();
+  cmd->add_option("-n,--gen-tokens", f->n,
+                  "Tokens to generate, from an empty cache (as llama-bench's tg) and again right after the prompt")
+      ->capture_default_str();
   cmd->add_option("-r,--repeats", f->r, "Repeats (min / median / max are reported)")->capture_default_str();
   cmd->add_option("--long-context", f->long_ctx, "Also decode with this many tokens in the cache (0 = skip)")->capture_default_str();
   cmd->add_flag("--json", f->json_out, "One JSON object (pp_tps_median, tg_tps_median, weight_bytes_per_token, ...)");
