@@ -17,6 +17,17 @@ namespace {
 
 constexpr size_t kHugePage = size_t{2} << 20;
 
+// MemAvailable in bytes; 0 when /proc/meminfo cannot be read (then nothing is made resident).
+uint64_t mem_available_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return 0;
+}
+
 // The file's bytes in anonymous memory, 2 MiB aligned and advised for huge pages; null (errno kept
 // for the message) when the memory cannot be had, an error when the file cannot be read.
 Expected<void*> read_resident(int fd, const std::string& path, size_t size, size_t& region_size) {
@@ -42,6 +53,11 @@ Expected<void*> read_resident(int fd, const std::string& path, size_t size, size
 
 }  // namespace
 
+bool resident_fits(uint64_t file_bytes, uint64_t available_bytes) {
+  const uint64_t keep = available_bytes / 10 + (uint64_t{512} << 20);
+  return available_bytes > keep && file_bytes <= available_bytes - keep;
+}
+
 Expected<MappedFile> MappedFile::open(const std::string& path, FileBacking backing) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return make_error(ErrorCode::kIo, path + ": cannot open: " + std::strerror(errno));
@@ -53,7 +69,7 @@ Expected<MappedFile> MappedFile::open(const std::string& path, FileBacking backi
   MappedFile f;
   f.path_ = path;
   f.size_ = static_cast<size_t>(st.st_size);
-  if (f.size_ > 0 && backing == FileBacking::kResident) {
+  if (f.size_ > 0 && backing == FileBacking::kResident && resident_fits(f.size_, mem_available_bytes())) {
     auto region = read_resident(fd, path, f.size_, f.region_size_);
     if (!region) {
       ::close(fd);

@@ -14,12 +14,18 @@ enum class FileBacking {
   // The file's page-cache pages, mapped (4 KiB pages): nothing copied, pages shared with other
   // processes and loaded on first touch.
   kMapped,
-  // Read once into anonymous memory advised for 2 MiB transparent huge pages (falls back to kMapped
-  // when that memory cannot be had). Why: decode streams every weight once a token, and on 4 KiB
+  // Read once into anonymous memory advised for 2 MiB transparent huge pages; kMapped instead when
+  // the file would not fit in the memory available (resident_fits) or that memory cannot be had, so
+  // a model larger than RAM still loads (paged from disk) instead of meeting the OOM killer. Why: decode streams every weight once a token, and on 4 KiB
   // pages the page walks cost time of their own — in a VM two-dimensional ones (V2-Lite-8L, 2 threads,
   // alternating runs: FP8 22.8 → 24.4 tok/s, Q4_K_M 39.9 → 42.2).
   kResident,
 };
+
+// Whether a file of `file_bytes` may be read into memory when `available_bytes` are available
+// (/proc/meminfo MemAvailable, which counts reclaimable page cache): it must leave a tenth of them
+// and 512 MiB for the KV cache, scratch and everything else.
+bool resident_fits(uint64_t file_bytes, uint64_t available_bytes);
 
 class MappedFile {
  public:

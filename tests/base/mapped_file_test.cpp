@@ -59,5 +59,17 @@ TEST(MappedFile, EmptyAndMissingFiles) {
   fs::remove(path);
 }
 
+// A file that would not leave a tenth of the available memory and 512 MiB is mapped instead of read
+// (a model larger than RAM must still load).
+TEST(MappedFile, ResidentOnlyWhenTheFileFits) {
+  constexpr uint64_t kGiB = uint64_t{1} << 30;
+  EXPECT_TRUE(resident_fits(3 * kGiB, 20 * kGiB));
+  EXPECT_TRUE(resident_fits(17 * kGiB, 20 * kGiB));    // of 20 GiB available, up to 17.5 GiB
+  EXPECT_FALSE(resident_fits(18 * kGiB, 20 * kGiB));
+  EXPECT_FALSE(resident_fits(700 * kGiB, 512 * kGiB));  // the 671B model on a 512 GiB machine
+  EXPECT_FALSE(resident_fits(1, 0));                     // /proc/meminfo unreadable: map
+  EXPECT_FALSE(resident_fits(1, 256 << 20));
+}
+
 }  // namespace
 }  // namespace radseek
