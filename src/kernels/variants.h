@@ -58,8 +58,9 @@ void gemm_q_vnni(const GemmArgs& a);
 // Needs AVX512_VNNI too: ggml block weights; kBF16 with Q8_0/Q4_0/Q4_K/Q5_K/Q6_K on the integer path,
 // the rest through gemm_ggml_dequant (gemm_avx512_ggml.cpp).
 void gemm_ggml_vnni(const GemmArgs& a);
-// Needs AVX512_VNNI: kBF16 prefill (m >= kPanelMinRows, kernels.h) with Q8_0 / Q4_K weights on 16-row
-// repacked panels (gemm_avx512_ggml_panel.cpp); false when the product is not one of those.
+// Needs AVX512_VNNI: kBF16 products of every ggml block type on 16-row repacked panels
+// (gemm_avx512_ggml_panel.cpp) from kPanelMinRows activation rows (kernels.h), and for rows of <= 256
+// columns of the 32-column types at any count; false when the product is not one of those.
 // xq: the product's activations as quantize_ggml_vnni made them (with their panel-order copy).
 bool gemm_ggml_panels(const GemmArgs& a, const void* xq);
 // The same for radseek's Q8 / Q4 (kBF16, m >= kPanelMinRows, cols a multiple of 32), quantising the

@@ -81,8 +81,8 @@ void quantize_row(const float* x, int64_t k, int64_t group, int8_t* q, float* st
   }
 }
 
-// As the AVX-512 kernels: without a software prefetch the weight stream did not overlap the compute.
-inline void prefetch_ahead(const uint8_t* p, int64_t bytes) { prefetch_stream(p, bytes); }
+// As the AVX-512 kernels, the row kernels call prefetch_stream (kernels/prefetch.h): without a
+// software prefetch the weight stream did not overlap the compute.
 
 // i32 sums of 32 u8 × s8 products in 8 lanes.
 inline __m256i dot32(__m256i u, __m256i s) {
@@ -93,7 +93,7 @@ float row_q8_0(const uint8_t* row, int64_t nblocks, const int8_t* xq, const floa
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   for (int64_t b = 0; b < nblocks; ++b) {
     const uint8_t* p = row + b * 34;
-    if ((b & 1) == 0) prefetch_ahead(p, 68);
+    if ((b & 1) == 0) prefetch_stream(p, 68);
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + b * 32));
     const __m256 f = _mm256_cvtepi32_ps(dot32(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)));
@@ -126,7 +126,7 @@ float row_nibbles(const uint8_t* row, int64_t nblocks, const int8_t* xq, const f
   const __m128i nib = _mm_set1_epi8(0x0f);
   for (int64_t b = 0; b < nblocks; ++b) {
     const uint8_t* p = row + b * kBytes;
-    if ((b & 3) == 0) prefetch_ahead(p, 4 * kBytes);
+    if ((b & 3) == 0) prefetch_stream(p, 4 * kBytes);
     const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kQs));
     __m256i w = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), nib), _mm_and_si128(q, nib));
     if constexpr (kFive) {
@@ -169,7 +169,7 @@ float row_k4(const uint8_t* row, int64_t nblocks, const int8_t* xq, const float*
   const __m256i nib = _mm256_set1_epi8(0x0f);
   for (int64_t s = 0; s < nblocks; ++s) {
     const uint8_t* p = row + s * kBytes;
-    prefetch_ahead(p, kBytes);
+    prefetch_stream(p, kBytes);
     alignas(16) uint32_t u[4];
     unpack_k4_scales(p + 4, u);
     const auto* sc = reinterpret_cast<const uint8_t*>(u);
@@ -207,7 +207,7 @@ float row_q6_k(const uint8_t* row, int64_t nblocks, const int8_t* xq, const floa
   const __m256i nib = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi8(3);
   for (int64_t s = 0; s < nblocks; ++s) {
     const uint8_t* p = row + s * 210;
-    prefetch_ahead(p, 210);
+    prefetch_stream(p, 210);
     const auto* sc = reinterpret_cast<const int8_t*>(p + 192);
     const int8_t* x = xq + s * 256;
     __m256i isum = _mm256_setzero_si256();

@@ -80,10 +80,9 @@ inline __m512i quarters(int first) {
 }
 
 // Weight rows are read once, in address order, and the hardware prefetchers alone left decode at
-// about (compute time + memory time), without overlap: the mmapped GGUF pages are 4 KiB and the
-// streamers stop at page ends (Qwen2-1.5B Q4_K, one thread: none 5.3 tok/s, 16 KiB ahead into L1
-// 12.8-13.2). Now two levels ahead (kernels/prefetch.h prefetch_stream).
-inline void prefetch_ahead(const uint8_t* p, int64_t bytes) { prefetch_stream(p, bytes); }
+// about (compute time + memory time), without overlap: the streamers stop at 4 KiB page ends
+// (Qwen2-1.5B Q4_K, one thread: none 5.3 tok/s, 16 KiB ahead into L1 12.8-13.2). The row kernels
+// therefore call prefetch_stream (kernels/prefetch.h) on what they are about to read.
 
 inline float hsum256(__m256 v) {
   const __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -168,7 +167,7 @@ void row_32(const RowJob& jb) {
   for (int64_t b0 = 0; b0 < jb.nblocks; b0 += 16) {
     const int nb = static_cast<int>(std::min<int64_t>(16, jb.nblocks - b0));
     const uint8_t* chunk = jb.row + b0 * kBytes;
-    prefetch_ahead(chunk, 16 * kBytes);
+    prefetch_stream(chunk, 16 * kBytes);
     const __mmask16 live = static_cast<__mmask16>(nb == 16 ? 0xffff : (1u << nb) - 1u);
     // The 16 f16 scales (first bytes of each block), gathered as dwords; dead lanes read nothing.
     const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
@@ -215,7 +214,7 @@ void row_k4(const RowJob& jb) {
   const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
   for (int64_t s = 0; s < jb.nblocks; ++s) {
     const uint8_t* p = jb.row + s * kBytes;
-    prefetch_ahead(p, kBytes);
+    prefetch_stream(p, kBytes);
     uint32_t dpair;
     std::memcpy(&dpair, p, 4);
     const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dpair)));  // d, dmin
@@ -270,7 +269,7 @@ void row_q6_k(const RowJob& jb) {
   const __m512i nib = _mm512_set1_epi8(0x0f), two = _mm512_set1_epi8(3);
   for (int64_t s = 0; s < jb.nblocks; ++s) {
     const uint8_t* p = jb.row + s * 210;
-    prefetch_ahead(p, 210);
+    prefetch_stream(p, 210);
     const float d = _cvtsh_ss(static_cast<uint16_t>(p[208] | (p[209] << 8)));
     // Signed scales as 16-bit values with zero high halves (vpmaddwd against code sums), and in both
     // halves (vpdpwssd against vpmaddubsw pairs).
@@ -333,7 +332,7 @@ void gemm_int(const GemmArgs& a) {
     xq = buf;
   }
   const ref::GgmlActs ac = ref::ggml_acts_view(const_cast<void*>(xq), a.m, w.cols, w.ggml);
-  if (gemm_ggml_panels(a, xq)) return;  // prefill with Q8_0 / Q4_K: repacked 16-row panels
+  if (gemm_ggml_panels(a, xq)) return;  // prefill (and short rows): repacked 16-row panels
   const int64_t rb = row_bytes(w), nblocks = w.cols / ggml_quant_info(w.ggml).block_elems;
   const auto* base = static_cast<const uint8_t*>(w.data);
   float out[kMaxMR];

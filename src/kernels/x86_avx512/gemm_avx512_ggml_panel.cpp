@@ -569,9 +569,16 @@ void panel_all_rows(const GemmArgs& a, int64_t group, const PanelActs& xp, const
   }
 }
 
+// Whether a product of m rows of k columns with `type` weights may go through panels: prefill, or
+// short rows of the 32-column types (gemm_ggml_panels also wants 16 weight rows for those).
+bool panel_product(int64_t m, int64_t k, GgmlQuant type) {
+  return m >= kPanelMinRows || (k <= kShortRowCols && ggml_quant_info(type).block_elems == 32);
+}
+
 }  // namespace
 
 void pack_panel_acts(void* buf, int64_t m, int64_t k, GgmlQuant type) {
+  if (!panel_product(m, k, type)) return;  // decode of long rows: the row kernels read the row layout
   const ref::GgmlActs ac = ref::ggml_acts_view(buf, m, k, type);
   const PanelActs out = panel_acts_view(buf, m, k);
   for (int64_t i0 = 0; i0 < m; i0 += kMR) pack_pass(ac, i0, static_cast<int>(std::min<int64_t>(kMR, m - i0)), out);
@@ -582,8 +589,7 @@ bool gemm_ggml_panels(const GemmArgs& a, const void* xq) {
   // Short rows of the 32-column types (MLA's attn_k_b: 128 columns) take panels even for one
   // activation row: a row kernel pays a gather, two reductions and a store per row, more than its few
   // blocks' products. (A k-quant row of 256 or a 512-column row gained nothing or lost; GgmlShortRows.)
-  const bool short_rows = w.cols <= kShortRowCols && ggml_quant_info(w.ggml).block_elems == 32 && a.n_end - a.n_begin >= kNR;
-  if (a.m < kPanelMinRows && !short_rows) return false;
+  if (!panel_product(a.m, w.cols, w.ggml) || (a.m < kPanelMinRows && a.n_end - a.n_begin < kNR)) return false;
   const int64_t k = w.cols, nblocks = k / 32, rb = row_bytes(w);
   thread_local Panel p;  // the calling thread's
   p.reserve(nblocks);
